@@ -36,6 +36,9 @@ struct ks_resource {
     const char *crd_name; /* "downloadrequests.velero.io", NULL for built-ins */
 };
 
+/* compaction_window 0 means the default, KS_DEFAULT_WINDOW events. */
+#define KS_DEFAULT_WINDOW 1024
+
 struct ks_store_opts {
     bool status_subresource; /* velero CRDs have /status (Velero 1.6-1.8) */
     bool failed_phase;       /* DownloadRequest phase enum includes Failed (newest CRD) */
@@ -49,6 +52,11 @@ struct ks_status {
     char message[512];
     char name[256];    /* details.name, may be "" */
     char field[128];   /* details.causes[0].field for Invalid, may be "" */
+    /* Added by the store implementation (all optional, zero = unset): */
+    char cause[48];    /* details.causes[0].reason ("FieldValueNotSupported", ...); "" = derived */
+    int retry_after_s; /* details.retryAfterSeconds (the HTTP layer sends Retry-After) when > 0 */
+    const struct ks_resource *res; /* the resource the Status names when it is not the
+                                    * request's (a missing namespace); NULL = the request's */
 };
 
 enum ks_event_type {
@@ -89,7 +97,10 @@ enum ks_patch_type {
 int ks_selector_parse(struct ks_selector *sel, const char *field_selector,
                       const char *label_selector, struct ks_status *st);
 
+/* A store holding namespaces default, kube-system, kube-public and velero and one CRD
+ * object per velero resource (reflecting opts), at resourceVersion > 0. */
 struct ks_store *ks_store_new(const struct ks_store_opts *opts);
+/* Frees the store, its objects, history and any watchers still registered. */
 void ks_store_free(struct ks_store *s);
 
 /* All served resources, for discovery. */
@@ -99,6 +110,10 @@ const struct ks_resource *ks_store_find(const struct ks_store *s, const char *gr
                                         const char *version, const char *plural);
 /* Whether this store serves /status for res (velero CRDs with the option on). */
 bool ks_store_has_status(const struct ks_store *s, const struct ks_resource *res);
+
+/* Sets the wall-clock time (Unix seconds) used for deletionTimestamp, which
+ * ks_store_delete has no parameter for. create and load also record their now_s. */
+void ks_store_set_now(struct ks_store *s, int64_t now_s);
 
 /* The current global resourceVersion. */
 uint64_t ks_store_rv(const struct ks_store *s);
@@ -133,13 +148,17 @@ int ks_store_patch(struct ks_store *s, const struct ks_resource *res, const char
                    const cJSON **out, struct ks_status *st);
 
 /* DELETE with optional DeleteOptions (may be NULL; preconditions.uid and
- * .resourceVersion honoured). *out is a new success Status object (caller frees). */
+ * .resourceVersion honoured, dryRun makes no change). *out (caller frees) is a new
+ * success Status object, or a copy of the object when finalizers keep it (marked with
+ * deletionTimestamp, as the real server answers: 200 with the object). */
 int ks_store_delete(struct ks_store *s, const struct ks_resource *res, const char *ns,
                     const char *name, const cJSON *delete_options, cJSON **out,
                     struct ks_status *st);
 
 /* Receives events for one watcher, in RV order, synchronously from the store call that
- * caused them (or from ks_store_watch itself for the replay). */
+ * caused them (or from ks_store_watch itself for the replay). ev and everything it
+ * points to are valid only during the call. A callback may unwatch any watcher but must
+ * not write to the store. */
 typedef void (*ks_watch_cb)(const struct ks_event *ev, void *arg);
 
 /* Starts a watch. from_rv == NULL or "0": one synthetic ADDED per matching object
