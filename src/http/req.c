@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "core/common.h"
 #include "http/req_int.h"
@@ -187,11 +188,19 @@ struct vr_req *vr_req_new(struct vr_curl_uv *cu, const char *method, const char 
     return req;
 }
 
+/* Header lines may carry bearer tokens: wipe them before curl frees the list. */
+static void free_headers(struct curl_slist *l)
+{
+    for (struct curl_slist *it = l; it; it = it->next)
+        OPENSSL_cleanse(it->data, strlen(it->data));
+    curl_slist_free_all(l);
+}
+
 void vr__req_destroy(struct vr_req *req)
 {
     vr_assert(!req->in_multi);
     curl_easy_cleanup(req->easy);
-    curl_slist_free_all(req->headers);
+    free_headers(req->headers);
     vr_free(req->body);
     vr_free(req->method);
     vr_free(req->url);
