@@ -8,6 +8,7 @@ preconditions, no-op writes, fault injection, bearer-token auth, stats, malforme
 --objects and --kubeconfig-out. Every kubesim is stopped with SIGTERM and must exit 0.
 """
 
+import base64
 import http.client
 import json
 import os
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 NS = "velero"
 DR = f"/apis/velero.io/v1/namespaces/{NS}/downloadrequests"
@@ -138,6 +140,11 @@ class EventReader:
         while (e := self.next()) is not None:
             events.append(e)
         return events
+
+
+def tok_of(doc):
+    """A continue token in kubesim's format (base64url of JSON, no padding)."""
+    return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
 
 
 def read_events(resp):
@@ -340,6 +347,72 @@ class KubesimApiTest(unittest.TestCase):
         err = events[0]["object"]
         self.assertEqual((err["kind"], err["code"], err["reason"]), ("Status", 410, "Expired"))
         self.assertIn("too old resource version", err["message"])
+
+    def test_list_pagination(self):
+        s = Kubesim()
+        try:
+            for i in range(5):
+                self.create(f"page-{i}", sim=s)
+            status, _, first = s.request("GET", DR + "?limit=2")
+            self.assertEqual(status, 200, first)
+            list_rv = first["metadata"]["resourceVersion"]
+            names = [i["metadata"]["name"] for i in first["items"]]
+            tok = first["metadata"]["continue"]
+            self.assertRegex(tok, r"^[A-Za-z0-9_-]+$")
+            pages = 1
+            self.create("page-9", sim=s)  # after the first page, sorts last: shown
+            while tok:
+                q = urllib.parse.quote(tok, safe="")
+                status, _, doc = s.request("GET", DR + f"?limit=2&continue={q}")
+                self.assertEqual(status, 200, doc)
+                self.assertEqual(doc["metadata"]["resourceVersion"], list_rv)
+                self.assertLessEqual(len(doc["items"]), 2)
+                names += [i["metadata"]["name"] for i in doc["items"]]
+                tok = doc["metadata"].get("continue", "")
+                pages += 1
+            self.assertEqual(names, [f"page-{i}" for i in (0, 1, 2, 3, 4, 9)])
+            self.assertEqual(pages, 3)
+            # limit <= 0 or absent: everything, no token
+            status, _, doc = s.request("GET", DR + "?limit=0")
+            self.assertEqual((len(doc["items"]), doc["metadata"].get("continue")), (6, None))
+            # a bad token, or a resourceVersion with continue: 400
+            for bad in ("Zm9vYmFy", "!!", tok_of({"v": "meta.k8s.io/v1", "rv": "x"})):
+                status, _, doc = s.request("GET", DR + "?limit=2&continue=" +
+                                           urllib.parse.quote(bad, safe=""))
+                self.assertEqual(status, 400, (bad, doc))
+                self.assertStatus(doc, 400, "BadRequest")
+            status, _, doc = s.request("GET", DR + "?limit=2")
+            tok = doc["metadata"]["continue"]
+            status, _, doc = s.request("GET", DR + f"?limit=2&resourceVersion=5&continue={tok}")
+            self.assertEqual(status, 400, doc)
+            # a token from before a compaction: 410 Expired
+            status, _, _ = s.request("POST", "/kubesim/compact")
+            self.assertEqual(status, 200)
+            status, _, doc = s.request("GET", DR + f"?limit=2&continue={tok}")
+            self.assertEqual(status, 410, doc)
+            self.assertStatus(doc, 410, "Expired")
+            self.assertIn("continue parameter is too old", doc["message"])
+        finally:
+            s.stop()
+
+    def test_token_admin(self):
+        s = Kubesim("--token", "first-token")
+        try:
+            auth = {"Authorization": "Bearer first-token"}
+            self.assertEqual(s.request("GET", DR, headers=auth)[0], 200)
+            status, _, doc = s.request("POST", "/kubesim/token", {"token": "second-token"})
+            self.assertEqual((status, doc), (200, {"auth": True}))
+            self.assertEqual(s.request("GET", DR, headers=auth)[0], 401)
+            auth2 = {"Authorization": "Bearer second-token"}
+            self.assertEqual(s.request("GET", DR, headers=auth2)[0], 200)
+            status, _, doc = s.request("POST", "/kubesim/token", {"token": 5})
+            self.assertEqual(status, 400, doc)
+            status, _, doc = s.request("POST", "/kubesim/token", {"token": ""})
+            self.assertEqual((status, doc), (200, {"auth": False}))
+            self.assertEqual(s.request("GET", DR)[0], 200)
+            self.assertNotIn("second-token", s.stderr())
+        finally:
+            s.stop()
 
     def test_watch_rv_too_large(self):
         rv = int(self.sim.stats()["resource_version"]) + 1000

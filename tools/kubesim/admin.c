@@ -214,6 +214,42 @@ static void compact(struct ks_sim *sim, struct vr_http_req *req)
     cJSON_Delete(doc);
 }
 
+/* POST /kubesim/token {"token":"T"}: replaces the bearer token ("" or null: auth off), so
+ * tests can rotate it while clients run. */
+static void set_token(struct ks_sim *sim, struct vr_http_req *req)
+{
+    struct vr_str b = vr_http_req_body(req);
+    cJSON *body = cJSON_ParseWithLengthOpts(b.p ? b.p : "", b.n, NULL, false);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "token");
+    if (!cJSON_IsObject(body) || (t && !cJSON_IsNull(t) && !cJSON_IsString(t))) {
+        admin_error(req, 400, "BadRequest", "want {\"token\": \"...\"}");
+        cJSON_Delete(body);
+        return;
+    }
+    if (sim->token)
+        vr_free_secret(sim->token, strlen(sim->token));
+    sim->token = cJSON_IsString(t) && t->valuestring[0] ? vr_xstrdup(t->valuestring) : NULL;
+    cJSON_Delete(body);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddBoolToObject(doc, "auth", sim->token != NULL);
+    ks__respond_obj(req, 200, doc);
+    cJSON_Delete(doc);
+}
+
+/* POST /kubesim/stall-watches {"ms":N}: holds every open watch stream for N ms. */
+static void stall(struct ks_sim *sim, struct vr_http_req *req)
+{
+    struct vr_str b = vr_http_req_body(req);
+    cJSON *body = cJSON_ParseWithLengthOpts(b.p ? b.p : "", b.n, NULL, false);
+    int ms;
+    if (!cJSON_IsObject(body) || !cJSON_GetObjectItemCaseSensitive(body, "ms") ||
+        int_field(body, "ms", 1, DELAY_MAX_MS, 0, &ms) < 0)
+        admin_error(req, 400, "BadRequest", "the body must be {\"ms\": 1..600000}");
+    else
+        respond_number(req, "stalled", ks__watch_stall_all(sim, (unsigned)ms));
+    cJSON_Delete(body);
+}
+
 static void faults(struct ks_sim *sim, struct vr_http_req *req, const char *m)
 {
     if (strcmp(m, "POST") == 0) {
@@ -240,12 +276,17 @@ void ks__admin_handle(struct ks_sim *sim, struct vr_http_req *req)
         faults(sim, req, m);
     else if (vr_str_eq_c(path, "/kubesim/drop-watches") && post)
         respond_number(req, "dropped", ks__watch_drop_all(sim));
+    else if (vr_str_eq_c(path, "/kubesim/stall-watches") && post)
+        stall(sim, req);
     else if (vr_str_eq_c(path, "/kubesim/compact") && post)
         compact(sim, req);
     else if (vr_str_eq_c(path, "/kubesim/stats") && get)
         stats(sim, req);
+    else if (vr_str_eq_c(path, "/kubesim/token") && post)
+        set_token(sim, req);
     else if (vr_str_eq_c(path, "/kubesim/drop-watches") || vr_str_eq_c(path, "/kubesim/compact") ||
-             vr_str_eq_c(path, "/kubesim/stats"))
+             vr_str_eq_c(path, "/kubesim/stall-watches") ||
+             vr_str_eq_c(path, "/kubesim/stats") || vr_str_eq_c(path, "/kubesim/token"))
         admin_error(req, 405, "MethodNotAllowed", "method not allowed on this admin endpoint");
     else
         admin_error(req, 404, "NotFound", "unknown kubesim admin endpoint");

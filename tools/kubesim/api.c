@@ -276,23 +276,37 @@ static void do_get(struct ks_sim *sim, struct vr_http_req *req, const struct ks_
     respond_result(req, r, rc, 200, obj, &st);
 }
 
-/* List options the store does not see: a continue token kubesim never issued (it
- * ignores limit), and resourceVersionMatch without resourceVersion. */
+#define CONTINUE_MAX 2048
+
+/* List options checked before the store: continue with a resourceVersion other than "0",
+ * resourceVersionMatch without resourceVersion, and a malformed limit (kube-api.md §1.3,
+ * §1.4). Answers and returns -1 on a bad combination; else *limit (0 = none). */
 static int check_list_options(struct vr_http_req *req, const struct ks_route *r,
-                              struct vr_str query)
+                              struct vr_str query, unsigned *limit)
 {
-    char v[64];
-    if (vr_http_query_get(query, "continue", v, sizeof(v)) && v[0]) {
+    char v[64], cont[8];
+    bool has_rv = vr_http_query_get(query, "resourceVersion", v, sizeof(v)) && v[0];
+    if (has_rv && strcmp(v, "0") != 0 && vr_http_query_get(query, "continue", cont, sizeof(cont)) &&
+        cont[0]) {
         respond_error(req, r, 400, "BadRequest",
-                      "invalid continue token: kubesim never issues continue tokens");
+                      "specifying resource version is not allowed when using continue");
         return -1;
     }
-    if (vr_http_query_get(query, "resourceVersionMatch", v, sizeof(v)) && v[0] &&
-        !vr_http_query_get(query, "resourceVersion", v, sizeof(v))) {
+    if (vr_http_query_get(query, "resourceVersionMatch", v, sizeof(v)) && v[0] && !has_rv) {
         respond_error(req, r, 422, "Invalid",
                       "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: "
                       "resourceVersionMatch is forbidden unless resourceVersion is provided");
         return -1;
+    }
+    int64_t n = 0;
+    *limit = 0;
+    if (vr_http_query_get(query, "limit", v, sizeof(v)) && v[0]) {
+        if (vr_parse_int64(vr_str_c(v), INT64_MIN, INT64_MAX, &n) < 0) {
+            respond_error(req, r, 400, "BadRequest", "invalid limit: not an integer");
+            return -1;
+        }
+        /* A limit <= 0 means no limit, as in the apiserver. */
+        *limit = n <= 0 ? 0 : n > 100000 ? 100000 : (unsigned)n;
     }
     return 0;
 }
@@ -302,19 +316,21 @@ static void do_list(struct ks_sim *sim, struct vr_http_req *req, const struct ks
     struct vr_str query = vr_http_req_query(req);
     struct ks_selector sel;
     struct ks_status st;
-    char fs[SELECTOR_MAX] = "", ls[SELECTOR_MAX] = "";
+    char fs[SELECTOR_MAX] = "", ls[SELECTOR_MAX] = "", cont[CONTINUE_MAX] = "";
     cJSON *list = NULL;
-    if (check_list_options(req, r, query) < 0)
+    unsigned limit;
+    if (check_list_options(req, r, query, &limit) < 0)
         return;
     memset(&sel, 0, sizeof(sel));
     snprintf(sel.ns, sizeof(sel.ns), "%s", r->ns);
     vr_http_query_get(query, "fieldSelector", fs, sizeof(fs));
     vr_http_query_get(query, "labelSelector", ls, sizeof(ls));
+    vr_http_query_get(query, "continue", cont, sizeof(cont));
     if (ks_selector_parse(&sel, fs, ls, &st) < 0) {
         ks__respond_status(req, &st, r->res, 0);
         return;
     }
-    int rc = ks_store_list(sim->store, r->res, &sel, &list, &st);
+    int rc = ks_store_list_page(sim->store, r->res, &sel, limit, cont, &list, &st);
     respond_result(req, r, rc, 200, list, &st);
     cJSON_Delete(list);
 }

@@ -42,25 +42,89 @@ static struct ks_entry **matching_sorted(struct ks_rstate *rs, const struct ks_s
     return v;
 }
 
-int ks_store_list(struct ks_store *s, const struct ks_resource *res,
-                  const struct ks_selector *sel, cJSON **out, struct ks_status *st)
+static cJSON *list_new(const struct ks_resource *res, uint64_t rv)
 {
-    (void)st;
-    struct ks_rstate *rs = vr__ks_rstate(s, res);
-    size_t n;
-    struct ks_entry **v = matching_sorted(rs, sel, &n);
-    char av[96], rv[24];
+    char av[96], rvs[24];
     cJSON *list = cJSON_CreateObject();
     cJSON_AddStringToObject(list, "apiVersion", vr__ks_api_version(res, av, sizeof(av)));
     cJSON_AddStringToObject(list, "kind", res->list_kind);
-    snprintf(rv, sizeof(rv), "%llu", (unsigned long long)s->rv);
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(list, "metadata"), "resourceVersion", rv);
+    snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)rv);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(list, "metadata"), "resourceVersion", rvs);
+    return list;
+}
+
+static const char msg_expired[] =
+    "The provided continue parameter is too old to display a consistent list result. You can "
+    "start a new list without the continue parameter, or use the continue token in this "
+    "response to retrieve the remainder of the results. Continuing with the provided token "
+    "results in an inconsistent list - objects that were created, modified, or deleted between "
+    "the time the first chunk was returned and now may show up in the list.";
+
+/* Decodes and checks a continue token. 0, or -1 with st (400 or 410). */
+static int cont_check(struct ks_store *s, struct ks_rstate *rs, const char *tok,
+                      struct ks_cont *c, struct ks_status *st)
+{
+    if (vr__ks_cont_decode(tok, c) < 0) {
+        vr__ks_status(st, 400, "BadRequest", "", "continue key is not valid: %s",
+                      "not a token this server issued");
+        return -1;
+    }
+    /* The list RV is gone once history up to it is compacted: no consistent remainder. */
+    if (c->compactions != s->compactions || c->rv < rs->compacted_rv || c->rv > s->rv) {
+        vr__ks_status(st, 410, "Expired", "", "%s", msg_expired);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether entry e sorts after the token's last key. */
+static bool after_key(const struct ks_entry *e, const struct ks_cont *c)
+{
+    int d = strcmp(e->ns, c->ns);
+    return d > 0 || (d == 0 && strcmp(e->name, c->name) > 0);
+}
+
+/* Adds the token for the rest when items remain after v[last]. */
+static void add_continue(cJSON *list, const struct ks_entry *last, uint64_t rv,
+                         uint64_t compactions)
+{
+    struct ks_cont c = {.rv = rv, .compactions = compactions};
+    snprintf(c.ns, sizeof(c.ns), "%s", last->ns);
+    snprintf(c.name, sizeof(c.name), "%s", last->name);
+    char *tok = vr__ks_cont_encode(&c);
+    cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(list, "metadata"), "continue", tok);
+    vr_free(tok);
+}
+
+int ks_store_list_page(struct ks_store *s, const struct ks_resource *res,
+                       const struct ks_selector *sel, unsigned limit, const char *cont,
+                       cJSON **out, struct ks_status *st)
+{
+    struct ks_rstate *rs = vr__ks_rstate(s, res);
+    struct ks_cont c = {.rv = s->rv};
+    bool resume = cont && cont[0];
+    if (resume && cont_check(s, rs, cont, &c, st) < 0)
+        return -1;
+    size_t n, i = 0, taken = 0;
+    struct ks_entry **v = matching_sorted(rs, sel, &n);
+    while (resume && i < n && !after_key(v[i], &c))
+        i++;
+    /* Later pages show current objects under the first page's RV (no snapshot reads). */
+    cJSON *list = list_new(res, c.rv);
     cJSON *items = cJSON_AddArrayToObject(list, "items");
-    for (size_t i = 0; i < n; i++)
+    for (; i < n && (limit == 0 || taken < limit); i++, taken++)
         cJSON_AddItemToArray(items, cJSON_Duplicate(v[i]->ver->obj, true));
+    if (i < n && taken > 0)
+        add_continue(list, v[i - 1], c.rv, s->compactions);
     vr_free(v);
     *out = list;
     return 0;
+}
+
+int ks_store_list(struct ks_store *s, const struct ks_resource *res,
+                  const struct ks_selector *sel, cJSON **out, struct ks_status *st)
+{
+    return ks_store_list_page(s, res, sel, 0, NULL, out, st);
 }
 
 /* ---- watch ---- */

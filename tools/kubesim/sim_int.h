@@ -119,6 +119,9 @@ void ks__admin_handle(struct ks_sim *sim, struct vr_http_req *req);
 void ks__watch_start(struct ks_sim *sim, struct vr_http_req *req, const struct ks_route *r);
 /* Aborts every open watch stream without the final chunk; returns how many. */
 unsigned ks__watch_drop_all(struct ks_sim *sim);
+/* Holds every open watch stream for ms: events are kept (up to the backlog cap) and no
+ * bookmark or deadline fires, then everything held is written. Returns how many. */
+unsigned ks__watch_stall_all(struct ks_sim *sim, unsigned ms);
 
 /* Fault rules (admin.c). */
 void ks__faults_clear(struct ks_sim *sim);

@@ -415,6 +415,7 @@ void ks_store_free(struct ks_store *s)
 
 void ks_store_compact(struct ks_store *s)
 {
+    s->compactions++;
     for (size_t i = 0; i < s->nres; i++) {
         ring_clear(&s->rs[i]);
         s->rs[i].compacted_rv = s->rv;

@@ -134,6 +134,15 @@ int ks_store_get(struct ks_store *s, const struct ks_resource *res, const char *
 int ks_store_list(struct ks_store *s, const struct ks_resource *res,
                   const struct ks_selector *sel, cJSON **out, struct ks_status *st);
 
+/* A page of a LIST (kube-api.md §1.4): at most limit items (0 = all) after the position
+ * of cont (NULL or "" = from the start), with metadata.continue set when more remain. Every
+ * page carries the list RV of the first one. cont is an opaque token issued by an earlier
+ * page: malformed or unknown -> -1 with st 400 BadRequest; issued before a
+ * ks_store_compact, or older than the retained history -> -1 with st 410 Expired. */
+int ks_store_list_page(struct ks_store *s, const struct ks_resource *res,
+                       const struct ks_selector *sel, unsigned limit, const char *cont,
+                       cJSON **out, struct ks_status *st);
+
 /* PUT on the object (status = false) or on /status (status = true). Takes ownership of
  * obj. RV required and must match (422 / 409). A write that changes nothing bumps
  * nothing and emits no event. */

@@ -65,6 +65,7 @@ struct ks_store {
     int dispatching;              /* > 0 while watcher callbacks run */
     struct ks_watcher *zombies;   /* unwatched during dispatch, freed after it */
     struct ks_ver *lent;          /* keeps a deleted object alive for a borrowed *out */
+    uint64_t compactions;         /* ks_store_compact calls: continue tokens carry it */
 };
 
 /* ---- store.c ---- */
@@ -89,6 +90,18 @@ void vr__ks_dispatch_begin(struct ks_store *s);
 void vr__ks_dispatch_end(struct ks_store *s);
 /* Drops s->lent (start of every state-changing call). */
 void vr__ks_release_lent(struct ks_store *s);
+
+/* ---- cont.c: continue tokens ---- */
+struct ks_cont {
+    uint64_t rv;          /* the list RV of the first page */
+    uint64_t compactions; /* the store's compaction count when it was issued */
+    char ns[254];         /* the last key returned */
+    char name[254];
+};
+/* base64url(JSON) of c (heap, vr_free). */
+char *vr__ks_cont_encode(const struct ks_cont *c);
+/* 0, or -1 when tok is not a token this store format issued. */
+int vr__ks_cont_decode(const char *tok, struct ks_cont *c);
 
 /* ---- kstatus.c ---- */
 void vr__ks_status(struct ks_status *st, int code, const char *reason, const char *name,

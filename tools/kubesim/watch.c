@@ -32,8 +32,10 @@ struct ks_watch {
     bool started;        /* headers sent; events before that go to pre */
     bool bookmarks;      /* allowWatchBookmarks */
     bool final_bookmark; /* the pre-deadline bookmark is sent (or not wanted) */
-    struct vr_buf pre;   /* the replay ks_store_watch delivers before the stream starts */
+    struct vr_buf pre;   /* the replay ks_store_watch delivers before the stream starts,
+                          * and events held while stalled */
     uint64_t deadline_ms, next_bookmark_ms;
+    uint64_t stall_until_ms; /* POST /kubesim/stall-watches: nothing written before; 0 = not */
 };
 
 static void watch_timer_cb(uv_timer_t *t);
@@ -139,9 +141,12 @@ static void on_event(const struct ks_event *ev, void *arg)
     struct ks_watch *w = arg;
     if (w->state != KS_WATCH_STREAMING)
         return;
-    if (!w->started) {
-        if (vr_buf_append(&w->pre, ev->line, ev->line_len) < 0)
+    if (!w->started || w->stall_until_ms) {
+        if (vr_buf_append(&w->pre, ev->line, ev->line_len) < 0) {
             set_state(w, KS_WATCH_OVERFLOW);
+            if (w->started)
+                uv_timer_start(w->timer, watch_timer_cb, 0, 0);
+        }
         return;
     }
     vr_http_stream_write(w->req, ev->line, ev->line_len);
@@ -165,11 +170,33 @@ static void send_bookmark(struct ks_watch *w)
 static void watch_arm(struct ks_watch *w)
 {
     uint64_t now = uv_now(w->sim->loop), next = w->deadline_ms;
+    if (w->stall_until_ms) {
+        /* Held: nothing is due before the stall ends, not even the deadline. */
+        uint64_t wait = w->stall_until_ms > now ? w->stall_until_ms - now : 0;
+        uv_timer_start(w->timer, watch_timer_cb, wait, 0);
+        return;
+    }
     if (w->bookmarks && w->next_bookmark_ms < next)
         next = w->next_bookmark_ms;
     if (w->bookmarks && !w->final_bookmark && w->deadline_ms - FINAL_BOOKMARK_MS < next)
         next = w->deadline_ms - FINAL_BOOKMARK_MS;
     uv_timer_start(w->timer, watch_timer_cb, next > now ? next - now : 0, 0);
+}
+
+/* Ends a due stall, writing what it held. false while it lasts, or when the held bytes
+ * overflowed the backlog (the timer then drops the watch). */
+static bool stall_end(struct ks_watch *w, uint64_t now)
+{
+    if (now < w->stall_until_ms) {
+        watch_arm(w);
+        return false;
+    }
+    w->stall_until_ms = 0;
+    if (w->pre.len > 0)
+        vr_http_stream_write(w->req, w->pre.p, w->pre.len);
+    vr_buf_cleanup(&w->pre);
+    check_backlog(w);
+    return w->state == KS_WATCH_STREAMING;
 }
 
 static void watch_timer_cb(uv_timer_t *t)
@@ -180,6 +207,8 @@ static void watch_timer_cb(uv_timer_t *t)
         watch_drop(w);
         return;
     }
+    if (w->stall_until_ms && !stall_end(w, now))
+        return;
     if (now >= w->deadline_ms) {
         watch_end(w);
         return;
@@ -361,6 +390,20 @@ unsigned ks__watch_drop_all(struct ks_sim *sim)
         if (w->state == KS_WATCH_DONE)
             continue;
         watch_drop(w);
+        n++;
+    }
+    return n;
+}
+
+unsigned ks__watch_stall_all(struct ks_sim *sim, unsigned ms)
+{
+    unsigned n = 0;
+    uint64_t until = uv_now(sim->loop) + ms;
+    for (struct ks_watch *w = sim->watches; w; w = w->next) {
+        if (w->state != KS_WATCH_STREAMING)
+            continue;
+        w->stall_until_ms = until;
+        watch_arm(w);
         n++;
     }
     return n;
