@@ -201,7 +201,7 @@ void vr__req_destroy(struct vr_req *req)
     vr_assert(!req->in_multi);
     curl_easy_cleanup(req->easy);
     free_headers(req->headers);
-    vr_free(req->body);
+    vr_free_secret(req->body, req->body_len); /* may hold a token (STS) */
     vr_free(req->method);
     vr_free(req->url);
     vr_free(req->log_url);
@@ -235,7 +235,7 @@ int vr_req_add_header(struct vr_req *req, const char *line)
 void vr_req_set_body_take(struct vr_req *req, void *p, size_t n)
 {
     vr_assert(req->state == VR_REQ_NEW && (p || n == 0));
-    vr_free(req->body);
+    vr_free_secret(req->body, req->body_len);
     /* A non-NULL body marks "has a body", even an empty one (Content-Length: 0). */
     req->body = p ? p : vr_xmalloc(1);
     req->body_len = n;
