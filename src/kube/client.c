@@ -132,6 +132,12 @@ const char *vr_kube_client_namespace(const struct vr_kube_client *c)
     return c->namespace;
 }
 
+void vr_kube_client_set_observer(struct vr_kube_client *c, vr_kube_observer_cb cb, void *arg)
+{
+    c->observer = cb;
+    c->observer_arg = arg;
+}
+
 /* ---- teardown ---- */
 
 static void client_free(struct vr_kube_client *c)
@@ -392,6 +398,7 @@ static void call_send(struct vr_kube_call *call)
         return;
     }
     call->last_byte_ms = vr_clock_now_ms(call->c->clock);
+    call->sent_ms = call->last_byte_ms;
     call->err_body_full = false;
     vr_buf_reset(&call->err_body);
     rc = vr_req_start(req, on_req_done, call);
@@ -518,6 +525,10 @@ static void on_req_done(struct vr_req *req, int status, void *arg)
         status = VR_ECANCELED;
     else if (status == VR_ECANCELED && call->idle_expired)
         status = VR_ETIMEDOUT;
+    struct vr_kube_client *c = call->c;
+    if (c->observer && status != VR_ECANCELED)
+        c->observer(call->verb, status < 0 ? 0 : http, vr_clock_now_ms(c->clock) - call->sent_ms,
+                    c->observer_arg);
     if (status < 0) {
         const char *text = status == VR_ETIMEDOUT && call->idle_expired
                                ? "watch idle timeout: no bytes received"

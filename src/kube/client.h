@@ -95,6 +95,20 @@ void vr_kube_client_close(struct vr_kube_client *c, void (*cb)(void *arg), void 
 /* The configured namespace (borrowed). */
 const char *vr_kube_client_namespace(const struct vr_kube_client *c);
 
+/* Observes every HTTP exchange the client completes, for metrics: verb is the call's verb
+ * ("GET", "LIST", "WATCH", "POST", "PUT", "PATCH", "DELETE"; static), http_code the
+ * response's status, or 0 when the request failed without one (refused, reset, timed out;
+ * cancelled requests are not reported), and duration_ms the time from sending the request
+ * to its end (a watch: the stream's life). Each retry (Retry-After, 401 re-read) is one
+ * exchange. Called from the loop before the call's own callback; it must not start,
+ * cancel or close anything on the client. */
+typedef void (*vr_kube_observer_cb)(const char *verb, int http_code, uint64_t duration_ms,
+                                    void *arg);
+
+/* Sets the observer (NULL removes it); arg is borrowed and must outlive the client or the
+ * observer's removal. One observer per client: a second call replaces the first. */
+void vr_kube_client_set_observer(struct vr_kube_client *c, vr_kube_observer_cb cb, void *arg);
+
 /* List options; NULL members are omitted. */
 struct vr_kube_list_opts {
     const char *resource_version;
