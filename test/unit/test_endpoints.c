@@ -1,0 +1,441 @@
+/*
+ * /healthz, /readyz and /metrics on a real httpd at 127.0.0.1:0, talked to by raw uv_tcp
+ * clients on the same loop (driven by vr_test_run_until, no sleeps): answers and content
+ * types, readiness before and after the predicate turns true, 404/405, and the scrape-port
+ * limits: a malformed request gets 400, an oversized header 431, and a slowloris client 408
+ * while another client keeps being served. Every test ends with the loop-close check.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "server/endpoints.h"
+#include "server/metrics.h"
+#include "testutil.h"
+#include "vreq/buf.h"
+#include "vreq/err.h"
+
+#define WAIT_MS 5000
+
+/* ---- client side ---- */
+
+struct client {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    int connected;
+    int eof;
+    int closed;
+    struct vr_buf in;
+};
+
+static void cl_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    static char rbuf[64 * 1024];
+    (void)h;
+    (void)hint;
+    *buf = uv_buf_init(rbuf, sizeof(rbuf));
+}
+
+static void cl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct client *cl = container_of((uv_tcp_t *)s, struct client, tcp);
+    if (n < 0) {
+        cl->eof = 1;
+        uv_read_stop(s);
+        return;
+    }
+    assert_int_equal(vr_buf_append(&cl->in, buf->base, (size_t)n), 0);
+}
+
+static void cl_connected(uv_connect_t *req, int status)
+{
+    struct client *cl = container_of(req, struct client, creq);
+    cl->connected = status == 0 ? 1 : status;
+    if (status == 0)
+        uv_read_start((uv_stream_t *)&cl->tcp, cl_alloc, cl_read);
+}
+
+static int is_connected(void *arg)
+{
+    return ((struct client *)arg)->connected != 0;
+}
+
+static void cl_open(uv_loop_t *loop, int port, struct client *cl)
+{
+    memset(cl, 0, sizeof(*cl));
+    vr_buf_init(&cl->in, (size_t)16 * 1024 * 1024);
+    struct sockaddr_in sa;
+    assert_int_equal(uv_ip4_addr("127.0.0.1", port, &sa), 0);
+    assert_int_equal(uv_tcp_init(loop, &cl->tcp), 0);
+    assert_int_equal(uv_tcp_nodelay(&cl->tcp, 1), 0);
+    assert_int_equal(
+        uv_tcp_connect(&cl->creq, &cl->tcp, (const struct sockaddr *)&sa, cl_connected), 0);
+    assert_true(vr_test_run_until(loop, is_connected, cl, WAIT_MS));
+    assert_int_equal(cl->connected, 1);
+}
+
+struct cl_write {
+    uv_write_t req;
+    char data[];
+};
+
+static void cl_written(uv_write_t *req, int status)
+{
+    (void)status; /* a write racing a server close may fail; the test checks what arrives */
+    vr_free(container_of(req, struct cl_write, req));
+}
+
+static void cl_send_n(struct client *cl, const char *p, size_t n)
+{
+    struct cl_write *w = vr_xmalloc(sizeof(*w) + n);
+    memcpy(w->data, p, n);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+    assert_int_equal(uv_write(&w->req, (uv_stream_t *)&cl->tcp, &b, 1, cl_written), 0);
+}
+
+static void cl_send(struct client *cl, const char *s)
+{
+    cl_send_n(cl, s, strlen(s));
+}
+
+static void cl_on_closed(uv_handle_t *h)
+{
+    container_of((uv_tcp_t *)h, struct client, tcp)->closed = 1;
+}
+
+static int is_closed(void *arg)
+{
+    return ((struct client *)arg)->closed;
+}
+
+static void cl_close(struct client *cl)
+{
+    if (!uv_is_closing((uv_handle_t *)&cl->tcp))
+        uv_close((uv_handle_t *)&cl->tcp, cl_on_closed);
+    assert_true(vr_test_run_until(cl->tcp.loop, is_closed, cl, WAIT_MS));
+    vr_buf_cleanup(&cl->in);
+}
+
+static int got_eof(void *arg)
+{
+    return ((struct client *)arg)->eof;
+}
+
+/* ---- responses ---- */
+
+struct resp {
+    int status;
+    char head[4096];
+    char body[256 * 1024];
+    size_t body_len;
+};
+
+static struct resp R;
+
+/* Parses the response at *off; true (and *off advanced) when complete. */
+static bool parse_resp(const struct vr_buf *b, size_t *off, bool no_body, struct resp *r)
+{
+    memset(r, 0, sizeof(*r));
+    const char *p = b->p ? b->p + *off : "";
+    const char *end = b->p ? b->p + b->len : p;
+    const char *hend = strstr(p, "\r\n\r\n");
+    if (!hend)
+        return false;
+    size_t hlen = (size_t)(hend - p) + 2;
+    assert_true(hlen < sizeof(r->head));
+    memcpy(r->head, p, hlen);
+    r->status = (int)strtol(p + 9, NULL, 10);
+    const char *body = hend + 4;
+    const char *cl = strstr(r->head, "Content-Length: ");
+    assert_non_null(cl);
+    size_t n = no_body ? 0 : strtoul(cl + 16, NULL, 10);
+    if ((size_t)(end - body) < n)
+        return false;
+    assert_true(n < sizeof(r->body));
+    memcpy(r->body, body, n);
+    r->body_len = n;
+    *off = (size_t)(body + n - b->p);
+    return true;
+}
+
+struct want {
+    struct client *cl;
+    size_t off;
+    bool no_body;
+};
+
+static int has_resp(void *arg)
+{
+    struct want *w = arg;
+    size_t off = w->off;
+    return parse_resp(&w->cl->in, &off, w->no_body, &R);
+}
+
+/* Sends one request on a fresh connection and waits for its whole answer into R. */
+static void request(uv_loop_t *loop, int port, const char *raw, bool no_body)
+{
+    struct client cl;
+    cl_open(loop, port, &cl);
+    cl_send(&cl, raw);
+    struct want w = {&cl, 0, no_body};
+    assert_true(vr_test_run_until(loop, has_resp, &w, WAIT_MS));
+    cl_close(&cl);
+}
+
+static void get(uv_loop_t *loop, int port, const char *path)
+{
+    char raw[512];
+    snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    request(loop, port, raw, false);
+}
+
+/* ---- fixture ---- */
+
+struct fx {
+    uv_loop_t loop;
+    struct vr_metrics *reg;
+    struct vr_metric *scrapes;
+    struct vr_endpoints *ep;
+    int port;
+    bool ready, healthy, leading, closed;
+    int collects;
+};
+
+static bool fx_ready(void *arg)
+{
+    return ((struct fx *)arg)->ready;
+}
+
+static bool fx_healthy(void *arg, char *reason, size_t cap)
+{
+    struct fx *fx = arg;
+    if (!fx->healthy)
+        snprintf(reason, cap, "lease not renewed");
+    return fx->healthy;
+}
+
+static const char *fx_role(void *arg)
+{
+    return ((struct fx *)arg)->leading ? "leader" : "follower";
+}
+
+static void fx_collect(struct vr_metrics *r, void *arg)
+{
+    struct fx *fx = arg;
+    (void)r;
+    fx->collects++;
+    vr_metric_set(fx->scrapes, fx->collects);
+}
+
+static void fx_start(struct fx *fx, unsigned request_timeout_ms)
+{
+    memset(fx, 0, sizeof(*fx));
+    signal(SIGPIPE, SIG_IGN);
+    assert_int_equal(uv_loop_init(&fx->loop), 0);
+    fx->healthy = true;
+    fx->reg = vr_metrics_new();
+    struct vr_metric_family *f;
+    assert_int_equal(vr_metrics_add_family(fx->reg, VR_METRIC_GAUGE, "t_scrapes", "Scrapes.",
+                                           NULL, 0, NULL, 0, &f),
+                     0);
+    assert_int_equal(vr_metrics_series(f, NULL, &fx->scrapes), 0);
+    vr_metrics_add_collector(fx->reg, fx_collect, fx);
+    struct vr_endpoints_opts o;
+    vr_endpoints_opts_default(&o);
+    o.metrics = fx->reg;
+    o.is_ready = fx_ready;
+    o.is_healthy = fx_healthy;
+    o.role = fx_role;
+    o.arg = fx;
+    if (request_timeout_ms)
+        o.http.request_timeout_ms = request_timeout_ms;
+    assert_int_equal(vr_endpoints_start(&fx->loop, "127.0.0.1:0", &o, &fx->ep), 0);
+    fx->port = vr_endpoints_port(fx->ep);
+    assert_true(fx->port > 0);
+}
+
+static void on_ep_closed(void *arg)
+{
+    ((struct fx *)arg)->closed = true;
+}
+
+static int fx_is_closed(void *arg)
+{
+    return ((struct fx *)arg)->closed;
+}
+
+static void fx_stop(struct fx *fx)
+{
+    vr_endpoints_close(fx->ep, on_ep_closed, fx);
+    assert_false(fx->closed); /* never inside the call */
+    assert_true(vr_test_run_until(&fx->loop, fx_is_closed, fx, WAIT_MS));
+    vr_metrics_free(fx->reg);
+    vr_test_loop_close(&fx->loop);
+}
+
+static bool body_is(const char *s)
+{
+    return R.body_len == strlen(s) && memcmp(R.body, s, R.body_len) == 0;
+}
+
+/* ---- tests ---- */
+
+static void test_healthz(void **state)
+{
+    (void)state;
+    struct fx fx;
+    fx_start(&fx, 0);
+    get(&fx.loop, fx.port, "/healthz");
+    assert_int_equal(R.status, 200);
+    assert_true(body_is("ok\n"));
+    request(&fx.loop, fx.port, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n", true);
+    assert_int_equal(R.status, 200);
+    assert_non_null(strstr(R.head, "Content-Length: 3\r\n"));
+    fx.healthy = false;
+    get(&fx.loop, fx.port, "/healthz");
+    assert_int_equal(R.status, 500);
+    assert_true(body_is("unhealthy: lease not renewed\n"));
+    fx_stop(&fx);
+}
+
+static void test_readyz(void **state)
+{
+    (void)state;
+    struct fx fx;
+    fx_start(&fx, 0);
+    get(&fx.loop, fx.port, "/readyz");
+    assert_int_equal(R.status, 503);
+    assert_true(body_is("not ready role=follower\n"));
+    fx.ready = true;
+    get(&fx.loop, fx.port, "/readyz");
+    assert_int_equal(R.status, 200);
+    assert_true(body_is("ok role=follower\n"));
+    fx.leading = true;
+    get(&fx.loop, fx.port, "/readyz");
+    assert_int_equal(R.status, 200);
+    assert_true(body_is("ok role=leader\n"));
+    fx_stop(&fx);
+}
+
+static void test_metrics(void **state)
+{
+    (void)state;
+    struct fx fx;
+    fx_start(&fx, 0);
+    get(&fx.loop, fx.port, "/metrics");
+    assert_int_equal(R.status, 200);
+    assert_non_null(
+        strstr(R.head, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+    assert_true(body_is("# HELP t_scrapes Scrapes.\n# TYPE t_scrapes gauge\nt_scrapes 1\n"));
+    get(&fx.loop, fx.port, "/metrics");
+    assert_true(body_is("# HELP t_scrapes Scrapes.\n# TYPE t_scrapes gauge\nt_scrapes 2\n"));
+    /* A query string does not change the route. */
+    get(&fx.loop, fx.port, "/metrics?x=1");
+    assert_int_equal(R.status, 200);
+    assert_int_equal(fx.collects, 3);
+    fx_stop(&fx);
+}
+
+static void test_not_found_and_method(void **state)
+{
+    (void)state;
+    struct fx fx;
+    fx_start(&fx, 0);
+    get(&fx.loop, fx.port, "/");
+    assert_int_equal(R.status, 404);
+    get(&fx.loop, fx.port, "/metricsx");
+    assert_int_equal(R.status, 404);
+    request(&fx.loop, fx.port, "DELETE /metrics HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    assert_int_equal(R.status, 405);
+    assert_non_null(strstr(R.head, "Allow: GET, HEAD\r\n"));
+    request(&fx.loop, fx.port, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+            false);
+    assert_int_equal(R.status, 405);
+    /* The scrape port takes no body: a POST with one is refused before routing. */
+    request(&fx.loop, fx.port,
+            "POST /readyz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", false);
+    assert_int_equal(R.status, 413);
+    assert_int_equal(fx.collects, 0);
+    fx_stop(&fx);
+}
+
+static void test_malformed_and_oversized(void **state)
+{
+    (void)state;
+    struct fx fx;
+    fx_start(&fx, 0);
+    request(&fx.loop, fx.port, "GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n", false);
+    assert_int_equal(R.status, 400);
+    request(&fx.loop, fx.port, "\x01\x02garbage\r\n\r\n", false);
+    assert_int_equal(R.status, 400);
+
+    struct vr_buf big;
+    vr_buf_init(&big, 64 * 1024);
+    assert_int_equal(vr_buf_append_str(&big, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: "), 0);
+    for (int i = 0; i < 16 * 1024; i++)
+        assert_int_equal(vr_buf_putc(&big, 'a'), 0);
+    assert_int_equal(vr_buf_append_str(&big, "\r\n\r\n"), 0);
+    request(&fx.loop, fx.port, big.p, false);
+    assert_int_equal(R.status, 431);
+    vr_buf_cleanup(&big);
+
+    get(&fx.loop, fx.port, "/healthz"); /* still serving */
+    assert_int_equal(R.status, 200);
+    fx_stop(&fx);
+}
+
+static void test_slowloris(void **state)
+{
+    (void)state;
+    struct fx fx;
+    fx_start(&fx, 400);
+    uint64_t t0 = uv_now(&fx.loop);
+    struct client slow;
+    cl_open(&fx.loop, fx.port, &slow);
+    cl_send(&slow, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: "); /* never finished */
+    /* Meanwhile other clients are served at once, several times over. */
+    for (int i = 0; i < 3; i++) {
+        get(&fx.loop, fx.port, "/healthz");
+        assert_int_equal(R.status, 200);
+    }
+    assert_false(slow.in.len > 0);
+    struct want w = {&slow, 0, false};
+    assert_true(vr_test_run_until(&fx.loop, has_resp, &w, WAIT_MS));
+    assert_int_equal(R.status, 408);
+    assert_true(uv_now(&fx.loop) - t0 >= 400);
+    assert_true(vr_test_run_until(&fx.loop, got_eof, &slow, WAIT_MS));
+    cl_close(&slow);
+    get(&fx.loop, fx.port, "/readyz");
+    assert_int_equal(R.status, 503);
+    fx_stop(&fx);
+}
+
+static void test_bad_address(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct vr_endpoints_opts o;
+    vr_endpoints_opts_default(&o);
+    struct vr_endpoints *ep = NULL;
+    assert_int_equal(vr_endpoints_start(&loop, "not an address", &o, &ep), VR_EINVAL);
+    assert_null(ep);
+    /* Closing a server that never listened is deferred; let it finish. */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    vr_test_loop_close(&loop);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_healthz),
+        cmocka_unit_test(test_readyz),
+        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_not_found_and_method),
+        cmocka_unit_test(test_malformed_and_oversized),
+        cmocka_unit_test(test_slowloris),
+        cmocka_unit_test(test_bad_address),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
