@@ -48,6 +48,7 @@ struct vr_kube_call {
     bool idle_expired;
     bool err_body_full;
     uint64_t start_ms;
+    uint64_t sent_ms;      /* when the current request was sent (observer durations) */
     uint64_t due_ms;       /* RETRY_WAIT */
     uint64_t last_byte_ms; /* watches */
     int status;            /* FINISHING */
@@ -75,6 +76,8 @@ struct vr_kube_client {
     int handles_open;
     void (*closed_cb)(void *arg);
     void *closed_arg;
+    vr_kube_observer_cb observer; /* metrics hook, may be NULL */
+    void *observer_arg;
 };
 
 /* A new call in state NEW, linked into c's list; owns url, path and body (may be NULL,
