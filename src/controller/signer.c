@@ -40,6 +40,7 @@ struct vr_signer {
     struct vr_signer_entry *live, *dead;
     uv_idle_t *idle;
     struct vr_sign_req *ready_head, *ready_tail; /* results to deliver next turn */
+    char *region_base_url; /* owned copy behind opts.region_base_url */
     uint64_t lookups;
     bool closing;
     void (*closed_cb)(void *arg);
@@ -383,6 +384,9 @@ int vr_signer_new(uv_loop_t *loop, struct vr_curl_uv *cu, struct vr_clock *clock
     s->clock = clock;
     if (opts)
         s->opts = *opts;
+    /* Kept past the call: callers build the options on their stack. */
+    if (s->opts.region_base_url)
+        s->opts.region_base_url = s->region_base_url = vr_xstrdup(s->opts.region_base_url);
     s->idle = vr_xcalloc(1, sizeof(*s->idle));
     uv_idle_init(loop, s->idle);
     s->idle->data = s;
@@ -396,6 +400,7 @@ static void on_idle_closed(uv_handle_t *h)
     void (*cb)(void *) = s->closed_cb;
     void *arg = s->closed_arg;
     vr_free(h);
+    vr_free(s->region_base_url);
     vr_free(s);
     if (cb)
         cb(arg);

@@ -156,6 +156,60 @@ static void test_resolve(void **state)
     vr_kcache_free(sec);
 }
 
+/* The first missing link of Restore -> Backup -> BSL -> Secret, for the live re-check. */
+static void test_missing(void **state)
+{
+    (void)state;
+    struct vr_kcache *bk = vr_kcache_new(), *rs = vr_kcache_new(), *bsl = vr_kcache_new(),
+                     *sec = vr_kcache_new();
+    put(rs, &vr_proj_restore, "{" MD("r1") ",\"spec\":{\"backupName\":\"b1\"}}");
+    put(rs, &vr_proj_restore, "{" MD("r0") ",\"spec\":{}}");
+    put(bk, &vr_proj_backup, "{" MD("b1") ",\"spec\":{\"storageLocation\":\"d\"}}");
+    put(bk, &vr_proj_backup, "{" MD("b2") ",\"spec\":{\"storageLocation\":\"n\"}}");
+    put(bsl, &vr_proj_bsl, "{" MD("n") ",\"spec\":{\"provider\":\"aws\"}}");
+    struct vr_dlr_caches c = {bk, rs, bsl, sec};
+    const struct vr_kube_resource *r = NULL;
+    const char *name = NULL;
+    struct {
+        enum vr_target_kind k;
+        const char *target;
+        const struct vr_kube_resource *res;
+        const char *name;
+    } cases[] = {
+        {VR_TK_RESTORE_LOG, "rx", &vr_kube_res_restores, "rx"},
+        {VR_TK_BACKUP_LOG, "bx", &vr_kube_res_backups, "bx"},
+        {VR_TK_BACKUP_LOG, "b1", &vr_kube_res_backupstoragelocations, "d"},
+        {VR_TK_RESTORE_LOG, "r1", &vr_kube_res_backupstoragelocations, "d"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(vr_dlr_missing(&c, "velero", cases[i].k, cases[i].target, &r, &name), 0);
+        assert_ptr_equal(r, cases[i].res);
+        assert_string_equal(name, cases[i].name);
+    }
+    put(bsl, &vr_proj_bsl, "{" MD("d") ",\"spec\":{\"provider\":\"aws\",\"credential\":"
+                           "{\"name\":\"s\",\"key\":\"cloud\"}}}");
+    assert_int_equal(vr_dlr_missing(&c, "velero", VR_TK_BACKUP_LOG, "b1", &r, &name), 0);
+    assert_ptr_equal(r, &vr_kube_res_secrets);
+    assert_string_equal(name, "s");
+    /* Nothing missing (the caches caught up, no credential, no backupName): not found, and
+     * the out-params are left alone. */
+    put(sec, &vr_proj_secret, "{" MD("s") ",\"data\":{}}");
+    r = NULL;
+    name = NULL;
+    assert_int_equal(vr_dlr_missing(&c, "velero", VR_TK_BACKUP_LOG, "b1", &r, &name),
+                     VR_ENOTFOUND);
+    assert_int_equal(vr_dlr_missing(&c, "velero", VR_TK_BACKUP_LOG, "b2", &r, &name),
+                     VR_ENOTFOUND);
+    assert_int_equal(vr_dlr_missing(&c, "velero", VR_TK_RESTORE_LOG, "r0", &r, &name),
+                     VR_ENOTFOUND);
+    assert_null(r);
+    assert_null(name);
+    vr_kcache_free(bk);
+    vr_kcache_free(rs);
+    vr_kcache_free(bsl);
+    vr_kcache_free(sec);
+}
+
 static void test_projection_bad_input(void **state)
 {
     (void)state;
@@ -193,6 +247,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decide),
         cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_missing),
         cmocka_unit_test(test_projection_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
