@@ -4,14 +4,18 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "controller/daemon.h"
 #include "controller/downloadrequest.h"
 #include "controller/reconciler.h"
+#include "controller/ssr_app.h"
+#include "core/common.h"
 #include "loop/app.h"
 #include "vreq/err.h"
 #include "vreq/log.h"
 
 static const struct vr_reconciler_ops *const reconcilers[] = {
     &vr_dlr_reconciler,
+    &vr_ssr_reconciler,
 };
 
 static const char *env(const char *name, void *arg)
@@ -30,21 +34,6 @@ static char *read_ns_file(char *buf, size_t cap)
     fclose(f);
     buf[n] = '\0';
     return buf;
-}
-
-static int start_controllers(struct vr_app *app)
-{
-    for (size_t i = 0; i < sizeof(reconcilers) / sizeof(reconcilers[0]); i++) {
-        void *ctrl;
-        int rc = reconcilers[i]->create(app, &ctrl);
-        if (rc < 0) {
-            VR_LOG(VR_LOG_ERROR, "app", "cannot create controller=%s: %s", reconcilers[i]->name,
-                   vr_strerror(rc));
-            return rc;
-        }
-        reconcilers[i]->start(ctrl);
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -76,13 +65,17 @@ int main(int argc, char **argv)
     }
     VR_LOG(VR_LOG_INFO, "app", "vreqd starting version=%s namespace=%s", VR_VERSION,
            cfg.all_namespaces ? "*" : cfg.namespace);
-    if (start_controllers(&app) < 0) {
+    struct vr_daemon *d = vr_daemon_new(&app);
+    if (vr_daemon_setup(d, reconcilers, VR_ARRAY_SIZE(reconcilers)) < 0) {
         app.exit_code = 1;
         vr_app_stop(&app);
+    } else {
+        vr_daemon_start(d);
     }
     int code = vr_app_run(&app);
     if (vr_app_cleanup(&app) < 0 && code == 0)
         code = 1;
+    vr_daemon_free(d);
     VR_LOG(VR_LOG_INFO, "app", "vreqd stopped exit=%d", code);
     return code;
 }

@@ -103,9 +103,9 @@ static int create(struct vr_app *app, void **out)
     }
     if (app->vm)
         start_collecting(d);
-    d->stop_inf = (struct vr_app_stopper){
-        .name = "download-request informers", .phase = VR_APP_PHASE_INFORMERS,
-        .stop = stop_informers};
+    d->stop_inf = (struct vr_app_stopper){.name = "download-request informers",
+                                          .phase = VR_APP_PHASE_INFORMERS,
+                                          .stop = stop_informers};
     d->stop_q = (struct vr_app_stopper){
         .name = "download-request queue", .phase = VR_APP_PHASE_QUEUES, .stop = stop_queue};
     vr_app_add_stopper(app, &d->stop_inf);

@@ -105,22 +105,34 @@ static void finish(struct vr_app *app)
     }
 }
 
+/* The list holds only stoppers that have not reported done (a done stopper is unlinked at
+ * once, because its module may free it right after). */
 static bool phase_done(struct vr_app *app)
 {
     for (struct vr_app_stopper *st = app->stoppers; st; st = st->next)
-        if ((int)st->phase == app->phase && !st->done)
+        if ((int)st->phase == app->phase)
             return false;
     return true;
+}
+
+/* The next stopper of the current phase not yet started, or NULL. */
+static struct vr_app_stopper *next_to_start(struct vr_app *app)
+{
+    for (struct vr_app_stopper *st = app->stoppers; st; st = st->next)
+        if ((int)st->phase == app->phase && !st->started)
+            return st;
+    return NULL;
 }
 
 /* Starts the current phase's stoppers, moving on while phases complete at once. */
 static void run_phases(struct vr_app *app)
 {
+    struct vr_app_stopper *st;
     app->in_phases = true;
     while (app->phase < VR_APP_PHASE_COUNT) {
-        for (struct vr_app_stopper *st = app->stoppers; st; st = st->next) {
-            if ((int)st->phase != app->phase || st->started)
-                continue;
+        /* A stop call may unlink stoppers (its own, or others'), so search again after
+         * each one instead of walking a list that may change under us. */
+        while ((st = next_to_start(app)) != NULL) {
             st->started = true;
             VR_LOG(VR_LOG_DEBUG, "app", "stopping %s phase=%s", st->name,
                    vr_app_phase_name(st->phase));
@@ -141,6 +153,11 @@ void vr_app_stopper_done(struct vr_app_stopper *st)
     struct vr_app *app = st->app;
     vr_assert(st->started && !st->done);
     st->done = true;
+    struct vr_app_stopper **pp = &app->stoppers;
+    while (*pp != st)
+        pp = &(*pp)->next;
+    *pp = st->next;
+    st->next = NULL;
     /* A stopper finishing inside its own stop call is picked up by run_phases' loop. */
     if (!app->in_phases && (int)st->phase == app->phase && phase_done(app) &&
         app->state == VR_APP_STOPPING)

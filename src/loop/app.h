@@ -120,7 +120,8 @@ int vr_app_init(struct vr_app *app, const struct vr_config *cfg, char *err, size
 /* Adds st to the shutdown list (st->name, phase and stop must be set). */
 void vr_app_add_stopper(struct vr_app *app, struct vr_app_stopper *st);
 
-/* A stopper reports that it has stopped. Exactly once per stop call. */
+/* A stopper reports that it has stopped. Exactly once per stop call. st leaves the app's
+ * list here, so its owner may free it as soon as this returns. */
 void vr_app_stopper_done(struct vr_app_stopper *st);
 
 /* Begins the ordered shutdown (what the signal handlers call). A second call cuts the
