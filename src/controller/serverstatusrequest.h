@@ -121,8 +121,9 @@ void vr_ssr_ctrl_set_leading(struct vr_ssr_ctrl *c, bool leading);
 /* Stops the informer (no new keys); safe to call twice. */
 void vr_ssr_ctrl_stop_informers(struct vr_ssr_ctrl *c);
 
-/* Asynchronous teardown: the informer stops, calls in flight are cancelled (their
- * reconciles end), the queue and informer close, c is freed and cb(arg) runs, never
+/* Asynchronous teardown: the informer stops, writes in flight are left to finish (the
+ * queue's close waits for them; closing the kube client cancels them if the caller's
+ * bound runs out), the queue and informer close, c is freed and cb(arg) runs, never
  * inside this call. Call once. */
 void vr_ssr_ctrl_close(struct vr_ssr_ctrl *c, void (*cb)(void *arg), void *arg);
 

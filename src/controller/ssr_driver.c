@@ -407,9 +407,9 @@ void vr_ssr_ctrl_close(struct vr_ssr_ctrl *c, void (*cb)(void *arg), void *arg)
         return;
     }
     vr_informer_stop(c->inf);
-    for (struct run *r = c->runs; r; r = r->next)
-        if (r->call)
-            vr_kube_call_cancel(r->call);
+    /* In-flight writes are left to finish (contract §5): the work queue's close waits for
+     * their vr_wq_done, and the app's drain bound cancels them through the kube client
+     * if the API server never answers. */
     c->pending_closes = 2;
     vr_wq_close(c->wq, part_closed, c);
     vr_informer_close(c->inf, part_closed, c);
