@@ -1,36 +1,93 @@
-/* vreq: the client CLI. main() only. */
+/* vreq: the client CLI. main() only: parse the global flags, dispatch. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-    "Usage: vreq [global flags] COMMAND\n"
-    "\n"
-    "Fetch Velero backup and restore files through DownloadRequests.\n"
-    "\n"
-    "Commands:\n"
-    "  version     print the client version\n"
-    "\n"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "core/common.h"
+
+static const char help_logs[] =
+    "Prints the log, gunzipped, on stdout.\n";
+static const char help_download[] =
     "Flags:\n"
-    "  --help      print this help and exit\n"
-    "\n"
-    "The other commands (backup logs, backup download, restore logs, get, describe,\n"
-    "plugin get) are not built yet; see the project's issues.\n";
+    "  -o, --output FILE   where to write the backup tarball (default NAME-data.tar.gz;\n"
+    "                      - for stdout)\n"
+    "      --force         overwrite FILE if it exists\n"
+    "\nThe file is created only if it does not exist (unless --force) and removed again\n"
+    "when the download fails. A progress bar is shown on stderr when it is a terminal.\n";
+static const char help_get[] =
+    "KIND is one of BackupLog, BackupContents, BackupVolumeSnapshots, BackupItemOperations,\n"
+    "BackupResourceList, BackupResults, RestoreLog, RestoreResults, RestoreResourceList,\n"
+    "RestoreItemOperations, CSIBackupVolumeSnapshots, CSIBackupVolumeSnapshotContents,\n"
+    "BackupVolumeInfos, RestoreVolumeInfo (any case). NAME is the backup, or the restore\n"
+    "for the Restore* kinds. Every kind but BackupContents is gunzipped.\n"
+    "\nFlags:\n"
+    "  -o, --output FILE   write to FILE instead of stdout (created only if it does not\n"
+    "                      exist, removed again on failure)\n"
+    "      --force         overwrite FILE if it exists\n";
+
+static const char help_describe[] =
+    "Flags:\n"
+    "      --details       also show the resource list and per-volume details\n";
+static const char help_version[] =
+    "The server version comes from a ServerStatusRequest; a timeout is an error.\n"
+    "\nFlags:\n"
+    "      --client-only   only print the client version (no server needed)\n";
+static const char help_plugin[] =
+    "Flags:\n"
+    "  -o, --output FORMAT table (default, sorted by kind then name) or json\n";
+
+/* The dispatch table. The describe, version and plugin rows point at cmd_describe.c,
+ * cmd_version.c and cmd_plugin.c (declared in cli/commands.h). */
+static const struct vr_cli_cmd cmds[] = {
+    {"backup logs", "NAME", "print a backup's log", help_logs, 1, 1, 0, 0, true,
+     vr_cmd_backup_logs},
+    {"backup download", "NAME", "download a backup's contents (tarball)", help_download, 1, 1,
+     VR_CLI_F_OUTPUT | VR_CLI_F_FORCE, 0, true, vr_cmd_backup_download},
+    {"restore logs", "NAME", "print a restore's log", help_logs, 1, 1, 0, 0, true,
+     vr_cmd_restore_logs},
+    {"get", "KIND NAME", "print any stored file of a backup or restore", help_get, 2, 2,
+     VR_CLI_F_OUTPUT | VR_CLI_F_FORCE, 0, true, vr_cmd_get},
+    {"backup describe", "NAME", "describe a backup from its stored files", help_describe, 1,
+     1, VR_CLI_F_DETAILS, 0, true, vr_cmd_backup_describe},
+    {"restore describe", "NAME", "describe a restore from its stored files", help_describe,
+     1, 1, VR_CLI_F_DETAILS, 0, true, vr_cmd_restore_describe},
+    {"version", "", "print the client and server versions", help_version, 0, 0,
+     VR_CLI_F_CLIENT_ONLY, 5000, false, vr_cmd_version},
+    {"plugin get", "", "list the server's plugins", help_plugin, 0, 0, VR_CLI_F_OUTPUT, 5000,
+     true, vr_cmd_plugin_get},
+};
+
+static const char *env(const char *name)
+{
+    return getenv(name);
+}
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return 2;
+    struct vr_cli_opts opts;
+    struct vr_cli_args args;
+    const struct vr_cli_cmd *cmd;
+    char err[1024];
+    if (vr_cli_parse_args(argc, argv, cmds, VR_ARRAY_SIZE(cmds), env, &opts, &args, &cmd, err,
+                          sizeof(err)) < 0) {
+        fprintf(stderr, "Error: %s\nRun 'vreq%s%s --help' for usage.\n", err, cmd ? " " : "",
+                cmd ? cmd->words : "");
+        return VR_CLI_EXIT_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        fputs(usage, stdout);
-        return 0;
+    if (opts.help) {
+        vr_cli_print_usage(stdout, cmds, VR_ARRAY_SIZE(cmds), cmd);
+        return VR_CLI_EXIT_OK;
     }
-    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-        printf("Client:\n\tVersion: %s\n", VR_VERSION);
-        return 0;
+    struct vr_cli cli;
+    if (vr_cli_init(&cli, cmd, &opts, err, sizeof(err)) < 0) {
+        fprintf(stderr, "An error occurred: %s\n", err);
+        return VR_CLI_EXIT_FAIL;
     }
-    fprintf(stderr, "vreq: unknown command \"%s\" (see vreq --help)\n", argv[1]);
-    return 2;
+    if (cmd->needs_kube && vr_cli_connect(&cli, err, sizeof(err)) < 0)
+        vr_cli_exit(&cli, VR_CLI_EXIT_FAIL, "%s", err);
+    else
+        cmd->run(&cli, &args);
+    return vr_cli_run(&cli);
 }
