@@ -1409,6 +1409,36 @@ static void test_many_objects(void **state)
     ks_store_free(s);
 }
 
+/* Secrets: stringData is folded into data (base64) and never stored, on create and update. */
+static void test_secret_string_data(void **state)
+{
+    (void)state;
+    struct ks_store *s = mk(false, true, 0);
+    struct ks_status st;
+    const struct ks_resource *sec = ks_store_find(s, "", "v1", "secrets");
+    const char *yaml = "apiVersion: v1\nkind: Secret\n"
+                       "metadata: {name: c, namespace: velero}\n"
+                       "data: {keep: a2VlcA==, cloud: b2xk}\n"
+                       "stringData: {cloud: \"[default]\\n\", extra: x}\n";
+    assert_int_equal(ks_store_load(s, yaml, strlen(yaml), NOW, &st), 0);
+    const cJSON *o;
+    assert_int_equal(ks_store_get(s, sec, "velero", "c", &o, &st), 0);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data");
+    assert_null(cJSON_GetObjectItemCaseSensitive(o, "stringData"));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(data, "keep")->valuestring, "a2VlcA==");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(data, "cloud")->valuestring,
+                        "W2RlZmF1bHRdCg==");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(data, "extra")->valuestring, "eA==");
+    const char *patch = "{\"stringData\":{\"keep\":\"new\"}}";
+    assert_int_equal(ks_store_patch(s, sec, "velero", "c", KS_PATCH_MERGE,
+                                    vr_str_make(patch, strlen(patch)), false, &o, &st),
+                     0);
+    data = cJSON_GetObjectItemCaseSensitive(o, "data");
+    assert_null(cJSON_GetObjectItemCaseSensitive(o, "stringData"));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(data, "keep")->valuestring, "bmV3");
+    ks_store_free(s);
+}
+
 int main(void)
 {
     vr_mem_init_cjson();
@@ -1442,6 +1472,7 @@ int main(void)
         cmocka_unit_test(test_load_documents_and_lists),
         cmocka_unit_test(test_status_json_shape),
         cmocka_unit_test(test_many_objects),
+        cmocka_unit_test(test_secret_string_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "patch.h"
@@ -288,6 +289,36 @@ static void set_system_fields(const struct ks_resource *res, cJSON *obj, int64_t
         cJSON_AddStringToObject(cJSON_AddObjectToObject(obj, "status"), "phase", "Active");
 }
 
+/* Like the real API server, a Secret's stringData is write-only convenience: each entry
+ * is base64-encoded into data (overriding a key of the same name) and stringData is
+ * dropped before the object is stored. */
+static void secret_string_data(const struct ks_resource *res, cJSON *obj)
+{
+    if (res->group[0] != '\0' || strcmp(res->plural, "secrets") != 0)
+        return;
+    cJSON *sd = cJSON_DetachItemFromObjectCaseSensitive(obj, "stringData");
+    if (!cJSON_IsObject(sd)) {
+        cJSON_Delete(sd);
+        return;
+    }
+    cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data");
+    if (!cJSON_IsObject(data)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, "data");
+        data = cJSON_AddObjectToObject(obj, "data");
+    }
+    for (const cJSON *it = sd->child; it; it = it->next) {
+        if (!cJSON_IsString(it) || !it->string)
+            continue;
+        size_t n = strlen(it->valuestring);
+        char *b64 = vr_xmalloc(4 * ((n + 2) / 3) + 1);
+        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)it->valuestring, (int)n);
+        cJSON_DeleteItemFromObjectCaseSensitive(data, it->string);
+        cJSON_AddStringToObject(data, it->string, b64);
+        vr_free(b64);
+    }
+    cJSON_Delete(sd);
+}
+
 static int create_locked(struct ks_store *s, struct ks_rstate *rs, const char *ns, cJSON *obj,
                          const cJSON **out, struct ks_status *st)
 {
@@ -300,6 +331,7 @@ static int create_locked(struct ks_store *s, struct ks_rstate *rs, const char *n
     const char *name = vr__ks_meta_str(obj, "name");
     if (ks_store_has_status(s, res))
         cJSON_DeleteItemFromObjectCaseSensitive(obj, "status");
+    secret_string_data(res, obj);
     if (vr__ks_validate(s, res, obj, name, st) < 0)
         return -1;
     if (vr__ks_lookup(rs, ns, name)) {
@@ -522,6 +554,7 @@ static int apply_update(struct ks_store *s, struct ks_rstate *rs, struct ks_entr
         goto out_free;
     if (ks_store_has_status(s, res))
         obj = upd_isolate_status(old, obj, status);
+    secret_string_data(res, obj);
     if (upd_force_fields(e, res, old, obj, st) < 0 || vr__ks_validate(s, res, obj, e->name, st) < 0 ||
         upd_check_finalizers(e, res, old, obj, st) < 0)
         goto out_free;
