@@ -450,11 +450,35 @@ static int effective_expires(const struct vr_aws_creds *creds, int64_t expires_s
     return 0;
 }
 
+/* Where a URL points. host is borrowed from the config unless host_owned holds it; path
+ * is path_stack when it fits there (the common case: no malloc per URL), else the heap. */
 struct target {
     bool https;
-    char *host;
+    const char *host;
+    char *host_owned;
     char *path;
+    size_t path_len;
+    char path_stack[512];
 };
+
+/* Concatenates n strings (no printf on this per-URL path) into buf when they fit in cap
+ * bytes with the NUL, else into a new heap string. */
+static char *concat(const char *const *parts, size_t n, char *buf, size_t cap, size_t *len)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(parts[i]);
+    char *p = total < cap ? buf : vr_xmalloc(total + 1), *o = p;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(parts[i]);
+        memcpy(o, parts[i], l);
+        o += l;
+    }
+    *o = '\0';
+    if (len)
+        *len = total;
+    return p;
+}
 
 static void build_target(const struct vr_s3_config *c, const char *region, const char *key,
                          struct target *t)
@@ -462,20 +486,23 @@ static void build_target(const struct vr_s3_config *c, const char *region, const
     const struct vr_s3_endpoint *ep = c->public_ep.host ? &c->public_ep
                                       : c->s3_ep.host   ? &c->s3_ep
                                                         : NULL;
-    char *dflt = ep ? NULL : vr_xasprintf("s3.%s.amazonaws.com", region);
-    const char *host = ep ? ep->host : dflt;
     const char *eppath = ep ? ep->path : "";
     t->https = ep ? ep->https : true;
+    t->host_owned =
+        ep ? NULL : concat((const char *[]){"s3.", region, ".amazonaws.com"}, 3, NULL, 0, NULL);
+    t->host = ep ? ep->host : t->host_owned;
     bool path_style =
         c->force_path_style || (ep && ep->is_ip) || !vr_s3_bucket_is_virtual_hostable(c->bucket);
     if (path_style) {
-        t->host = vr_xstrdup(host);
-        t->path = vr_xasprintf("%s/%s/%s", eppath, c->bucket, key);
+        t->path = concat((const char *[]){eppath, "/", c->bucket, "/", key}, 5, t->path_stack,
+                         sizeof(t->path_stack), &t->path_len);
     } else {
-        t->host = vr_xasprintf("%s.%s", c->bucket, host);
-        t->path = vr_xasprintf("%s/%s", eppath, key);
+        char *vhost = concat((const char *[]){c->bucket, ".", t->host}, 3, NULL, 0, NULL);
+        vr_free(t->host_owned);
+        t->host = t->host_owned = vhost;
+        t->path = concat((const char *[]){eppath, "/", key}, 3, t->path_stack,
+                         sizeof(t->path_stack), &t->path_len);
     }
-    vr_free(dflt);
 }
 
 int vr_s3_presign_get(const struct vr_s3_config *cfg, const char *region,
@@ -511,8 +538,11 @@ int vr_s3_presign_get(const struct vr_s3_config *cfg, const char *region,
         .now_s = now_s,
     };
     rc = vr_sigv4_presign(&req, cache, url, NULL, NULL);
-    vr_free(t.host);
-    vr_free_secret(t.path, strlen(t.path));
+    vr_free(t.host_owned);
+    if (t.path == t.path_stack)
+        vr_crypto_cleanse(t.path_stack, t.path_len);
+    else
+        vr_free_secret(t.path, t.path_len);
     if (rc == 0 && expires_out)
         *expires_out = e;
     return rc;
