@@ -43,6 +43,7 @@ struct vr_curl_uv {
     uv_idle_t idle;
     enum vr_cu_state state;
     int in_curl;           /* > 0 while inside curl_multi_socket_action */
+    bool kick;             /* curl asked for a 0 ms timeout: run it from the idle handle */
     unsigned open_handles; /* timer + idle + polls not yet through their close callback */
     size_t active;         /* started requests whose done callback has not returned */
     uint64_t next_id;
@@ -94,16 +95,27 @@ static void on_timer(uv_timer_t *timer)
     socket_action(cu, CURL_SOCKET_TIMEOUT, 0);
 }
 
-/* CURLMOPT_TIMERFUNCTION. A 0 timeout is armed as 1 ms: calling curl back from inside its own
- * callback is the re-entrancy trap CURLMOPT_TIMERFUNCTION's documentation warns about. */
+static void schedule(struct vr_curl_uv *cu);
+
+/* CURLMOPT_TIMERFUNCTION. Calling curl back from inside its own callback is the re-entrancy
+ * trap CURLMOPT_TIMERFUNCTION's documentation warns about, so a 0 timeout ("now") runs from
+ * the idle handle on the next loop turn. It used to be armed as a 1 ms timer, which cost
+ * every request 1-2 ms before curl even wrote it (bench_controller's idle latency). The
+ * idle handle runs once per turn, after polling for I/O, so curl asking for 0 again and
+ * again cannot starve the loop. */
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 {
     struct vr_curl_uv *cu = userp;
     VR_UNUSED(multi);
+    cu->kick = false;
     if (timeout_ms < 0)
         return uv_timer_stop(&cu->timer);
-    uint64_t ms = timeout_ms > 0 ? (uint64_t)timeout_ms : 1;
-    return uv_timer_start(&cu->timer, on_timer, ms, 0) == 0 ? 0 : -1;
+    if (timeout_ms == 0) {
+        cu->kick = true;
+        schedule(cu);
+        return uv_timer_stop(&cu->timer);
+    }
+    return uv_timer_start(&cu->timer, on_timer, (uint64_t)timeout_ms, 0) == 0 ? 0 : -1;
 }
 
 /* --- sockets --- */
@@ -284,6 +296,10 @@ static void add_queued(struct vr_curl_uv *cu)
 static void on_idle(uv_idle_t *idle)
 {
     struct vr_curl_uv *cu = container_of(idle, struct vr_curl_uv, idle);
+    if (cu->kick && cu->state != VR_CU_CLOSING) {
+        cu->kick = false;
+        socket_action(cu, CURL_SOCKET_TIMEOUT, 0);
+    }
     add_queued(cu);
     while (!vr__link_empty(&cu->finished)) {
         struct vr_req *req = container_of(cu->finished.next, struct vr_req, link);
@@ -293,7 +309,7 @@ static void on_idle(uv_idle_t *idle)
     }
     if (cu->state == VR_CU_DRAINING && cu->active == 0)
         teardown(cu);
-    else if (vr__link_empty(&cu->pending_add))
+    else if (vr__link_empty(&cu->pending_add) && !cu->kick)
         (void)uv_idle_stop(idle);
 }
 
