@@ -27,17 +27,33 @@ static int entry_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->name, y->name);
 }
 
-/* The entries sel matches, sorted by namespace/name (etcd key order). Caller frees. */
-static struct ks_entry **matching_sorted(struct ks_rstate *rs, const struct ks_selector *sel,
-                                         size_t *n)
+/* All of rs's entries sorted by namespace/name (etcd key order), rs->count of them: kept
+ * in rs->sorted until an insert or remove, so a paginated list sorts once, not per page. */
+static struct ks_entry **sorted_entries(struct ks_rstate *rs)
 {
+    if (rs->sorted)
+        return rs->sorted;
     struct ks_entry **v = vr_xmalloc((rs->count ? rs->count : 1) * sizeof(*v));
     size_t k = 0;
     for (size_t i = 0; i < rs->nbuckets; i++)
         for (struct ks_entry *e = rs->buckets[i]; e; e = e->next)
-            if (vr__ks_sel_match(sel, e->ns, e->name, e->ver->obj))
-                v[k++] = e;
+            v[k++] = e;
     qsort(v, k, sizeof(*v), entry_cmp);
+    rs->sorted = v;
+    return v;
+}
+
+/* The entries sel matches, sorted by namespace/name. A private copy (caller frees): the
+ * watch callbacks that walk it may change the store. */
+static struct ks_entry **matching_sorted(struct ks_rstate *rs, const struct ks_selector *sel,
+                                         size_t *n)
+{
+    struct ks_entry **all = sorted_entries(rs);
+    struct ks_entry **v = vr_xmalloc((rs->count ? rs->count : 1) * sizeof(*v));
+    size_t k = 0;
+    for (size_t i = 0; i < rs->count; i++)
+        if (vr__ks_sel_match(sel, all[i]->ns, all[i]->name, all[i]->ver->obj))
+            v[k++] = all[i];
     *n = k;
     return v;
 }
@@ -84,6 +100,30 @@ static bool after_key(const struct ks_entry *e, const struct ks_cont *c)
     return d > 0 || (d == 0 && strcmp(e->name, c->name) > 0);
 }
 
+/* The index of the first of v[0..n) (sorted) after the token's last key: binary search. */
+static size_t first_after(struct ks_entry *const *v, size_t n, const struct ks_cont *c)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (after_key(v[mid], c))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Whether any of v[i..n) matches sel. */
+static bool any_match(struct ks_entry *const *v, size_t i, size_t n,
+                      const struct ks_selector *sel)
+{
+    for (; i < n; i++)
+        if (vr__ks_sel_match(sel, v[i]->ns, v[i]->name, v[i]->ver->obj))
+            return true;
+    return false;
+}
+
 /* Adds the token for the rest when items remain after v[last]. */
 static void add_continue(cJSON *list, const struct ks_entry *last, uint64_t rv,
                          uint64_t compactions)
@@ -105,18 +145,21 @@ int ks_store_list_page(struct ks_store *s, const struct ks_resource *res,
     bool resume = cont && cont[0];
     if (resume && cont_check(s, rs, cont, &c, st) < 0)
         return -1;
-    size_t n, i = 0, taken = 0;
-    struct ks_entry **v = matching_sorted(rs, sel, &n);
-    while (resume && i < n && !after_key(v[i], &c))
-        i++;
+    struct ks_entry **v = sorted_entries(rs);
+    size_t n = rs->count, i = resume ? first_after(v, n, &c) : 0, taken = 0;
+    const struct ks_entry *last = NULL;
     /* Later pages show current objects under the first page's RV (no snapshot reads). */
     cJSON *list = list_new(res, c.rv);
     cJSON *items = cJSON_AddArrayToObject(list, "items");
-    for (; i < n && (limit == 0 || taken < limit); i++, taken++)
+    for (; i < n && (limit == 0 || taken < limit); i++) {
+        if (!vr__ks_sel_match(sel, v[i]->ns, v[i]->name, v[i]->ver->obj))
+            continue;
         cJSON_AddItemToArray(items, cJSON_Duplicate(v[i]->ver->obj, true));
-    if (i < n && taken > 0)
-        add_continue(list, v[i - 1], c.rv, s->compactions);
-    vr_free(v);
+        last = v[i];
+        taken++;
+    }
+    if (last && any_match(v, i, n, sel))
+        add_continue(list, last, c.rv, s->compactions);
     *out = list;
     return 0;
 }

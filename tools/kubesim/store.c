@@ -119,6 +119,8 @@ struct ks_entry *vr__ks_insert(struct ks_rstate *rs, const char *ns, const char 
     e->next = *slot;
     *slot = e;
     rs->count++;
+    vr_free(rs->sorted);
+    rs->sorted = NULL;
     return e;
 }
 
@@ -136,6 +138,8 @@ void vr__ks_remove(struct ks_rstate *rs, struct ks_entry *e)
         pp = &(*pp)->next;
     *pp = e->next;
     rs->count--;
+    vr_free(rs->sorted);
+    rs->sorted = NULL;
     entry_free(e);
 }
 
@@ -393,6 +397,7 @@ static void rstate_cleanup(struct ks_rstate *rs)
         }
     }
     vr_free(rs->buckets);
+    vr_free(rs->sorted);
     ring_clear(rs);
     vr_free(rs->ring);
     while (rs->watchers) {

@@ -50,6 +50,9 @@ struct ks_rstate {
     struct ks_entry **buckets;
     size_t nbuckets;
     size_t count;
+    /* The count entries sorted by namespace/name, built by the first list after a
+     * change: NULL once an insert or remove makes it stale (updates keep keys). */
+    struct ks_entry **sorted;
     struct ks_evrec **ring;
     size_t ring_cap, ring_head, ring_len;
     uint64_t compacted_rv; /* RV of the last evicted event, or R at the last compact */
@@ -76,7 +79,7 @@ void vr__ks_ver_unref(struct ks_ver *v);
 /* Inserts a new entry holding ver (reference taken over). */
 struct ks_entry *vr__ks_insert(struct ks_rstate *rs, const char *ns, const char *name,
                                struct ks_ver *ver, uint64_t rv);
-/* Unlinks and frees e (its version reference dropped). */
+/* Unlinks and frees e (its version reference dropped). Both drop rs->sorted. */
 void vr__ks_remove(struct ks_rstate *rs, struct ks_entry *e);
 /* Records and delivers an event: ver shown, prev the earlier state (may be NULL). Takes
  * a new reference on both. */
