@@ -236,7 +236,7 @@ static void processed_then_deleted(bool status_subresource)
     assert_string_equal(env->version, "v9.9.9-test");
     assert_string_equal(env->plugins, "[{\"name\":\"velero.io/aws\",\"kind\":\"ObjectStore\"},"
                                       "{\"name\":\"velero.io/aws\",\"kind\":\"VolumeSnapshotter\"}]");
-    /* processedTimestamp has whole seconds: deleted 1 to 2 s (+ slack) after processing. */
+    /* processedTimestamp has whole seconds: deleted 0 to 2 s (+ slack) after processing. */
     assert_true(wait_for(env, WANT_GONE, 3500));
     uint64_t took = uv_now(&env->loop) - t_processed;
     fprintf(stderr, "deleted %llu ms after processing\n", (unsigned long long)took);
@@ -246,8 +246,12 @@ static void processed_then_deleted(bool status_subresource)
     /* One patch, or two when the first went to a resource that dropped the status. */
     assert_true(st.patches >= 1 && st.patches <= 2);
     assert_int_equal(st.errors, 0);
-    assert_true(vr_metric_value(env->mc.reconciles[VR_VM_SUCCESS]) >= 2);
-    assert_true(vr_metric_value(env->mc.reconciles[VR_VM_REQUEUE]) >= 1);
+    /* The processing run and the deletion run at least. Whether a requeue run happens
+     * in between depends on where processing fell within its second: processedTimestamp
+     * has whole seconds, so the deletion can already be due at the next reconcile. */
+    assert_true(vr_metric_value(env->mc.reconciles[VR_VM_SUCCESS]) +
+                    vr_metric_value(env->mc.reconciles[VR_VM_REQUEUE]) >=
+                2);
     teardown(env);
     vr_free(env);
 }
