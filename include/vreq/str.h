@@ -47,6 +47,9 @@ char *vr_str_dup(struct vr_str s);
 int vr_parse_int64(struct vr_str s, int64_t min, int64_t max, int64_t *out);
 int vr_parse_uint64(struct vr_str s, uint64_t max, uint64_t *out);
 
+/* The value of one hex digit (either case), or -1. */
+int vr_hex_digit(char c);
+
 /* Decodes %XX escapes (and '+' as space when plus_space) into out (cap outcap bytes,
  * NUL-terminated). 0, VR_EPARSE (bad escape) or VR_ETOOBIG. */
 int vr_url_decode(struct vr_str s, bool plus_space, char *out, size_t outcap, size_t *outlen);

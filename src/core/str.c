@@ -94,7 +94,7 @@ int vr_parse_int64(struct vr_str s, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
-static int hexval(char c)
+int vr_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -113,7 +113,7 @@ int vr_url_decode(struct vr_str s, bool plus_space, char *out, size_t outcap, si
         if (c == '%') {
             if (i + 2 >= s.n)
                 return VR_EPARSE;
-            int hi = hexval(s.p[i + 1]), lo = hexval(s.p[i + 2]);
+            int hi = vr_hex_digit(s.p[i + 1]), lo = vr_hex_digit(s.p[i + 2]);
             if (hi < 0 || lo < 0)
                 return VR_EPARSE;
             c = (char)(hi * 16 + lo);

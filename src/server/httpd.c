@@ -1045,17 +1045,6 @@ const char *vr_http_req_peer(const struct vr_http_req *req)
     return conn_of(req)->peer;
 }
 
-static int hexdig(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Form decoding ('+' is a space, as Go's url.ParseQuery does); a '%' not followed by two
  * hex digits is kept as it is. Writes at most cap - 1 bytes and a NUL. */
 static void query_decode(struct vr_str s, char *out, size_t cap)
@@ -1065,8 +1054,9 @@ static void query_decode(struct vr_str s, char *out, size_t cap)
         char c = s.p[i];
         if (c == '+') {
             c = ' ';
-        } else if (c == '%' && i + 2 < s.n && hexdig(s.p[i + 1]) >= 0 && hexdig(s.p[i + 2]) >= 0) {
-            c = (char)(hexdig(s.p[i + 1]) * 16 + hexdig(s.p[i + 2]));
+        } else if (c == '%' && i + 2 < s.n && vr_hex_digit(s.p[i + 1]) >= 0 &&
+                   vr_hex_digit(s.p[i + 2]) >= 0) {
+            c = (char)(vr_hex_digit(s.p[i + 1]) * 16 + vr_hex_digit(s.p[i + 2]));
             i += 2;
         }
         out[o++] = c;
