@@ -6,10 +6,15 @@
  * after every socket_action. On top of the example: CURL_CSELECT_ERR on a poll error,
  * container_of instead of casts, never two active polls on one fd, and completions that must
  * not run where they were triggered (cancel, close, starts from inside curl callbacks) are
- * deferred to a uv_idle_t.
+ * deferred to a uv_idle_t. The bridge opens and closes curl's connection sockets itself
+ * (CURLOPT_OPENSOCKETFUNCTION / CLOSESOCKETFUNCTION, set by req.c), so the poll of a
+ * keep-alive connection lives as long as the connection, parked between transfers, instead
+ * of being set up and torn down (an ioctl and three epoll_ctl) for every request.
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <uv.h>
@@ -21,6 +26,10 @@
 #include "vreq/log.h"
 #include "vreq/mem.h"
 
+/* Easy handles kept for reuse: curl_easy_reset costs far less than init + cleanup, and a
+ * controller's requests come one after another. */
+#define VR_CU_SPARE_EASY 16
+
 enum vr_cu_state {
     VR_CU_OPEN,     /* accepting requests */
     VR_CU_DRAINING, /* close requested: cancelled requests are being completed */
@@ -30,10 +39,13 @@ enum vr_cu_state {
 /* One socket curl asked us to watch; attached to it with curl_multi_assign. */
 struct vr_cu_sock {
     uv_poll_t poll;
-    struct vr__link link; /* in cu->socks until closed */
+    struct vr__link link; /* in cu->socks or cu->parked until closed */
     struct vr_curl_uv *cu;
     curl_socket_t fd;
-    int events; /* UV_READABLE | UV_WRITABLE, as curl last asked */
+    int events;  /* UV_READABLE | UV_WRITABLE being watched */
+    bool owned;  /* opened by vr__cu_open_socket: kept until vr__cu_close_socket */
+    bool parked;   /* owned, and curl does not use it now (an idle connection) */
+    bool was_read; /* curl has asked to read from it: connected (see sock_park) */
 };
 
 struct vr_curl_uv {
@@ -50,7 +62,10 @@ struct vr_curl_uv {
     struct vr__link pending_add; /* QUEUED requests */
     struct vr__link running;     /* RUNNING requests */
     struct vr__link finished;    /* FINISHING requests, done callback pending */
-    struct vr__link socks;       /* struct vr_cu_sock, not closing */
+    struct vr__link socks;       /* struct vr_cu_sock curl watches through us */
+    struct vr__link parked;      /* struct vr_cu_sock, owned, curl not using them */
+    CURL *spare[VR_CU_SPARE_EASY]; /* reset easy handles for the next requests */
+    size_t nspare;
     vr_curl_uv_closed_cb close_cb;
     void *close_arg;
 };
@@ -130,11 +145,27 @@ static void on_sock_closed(uv_handle_t *h)
     handle_closed(cu);
 }
 
-/* uv_close stops the poll at once, so the fd may be reused by a new poll right away. */
+/* uv_close stops the poll at once (libuv drops the fd from epoll), so the fd may be closed
+ * or reused by a new poll right away. */
 static void sock_close(struct vr_cu_sock *sock)
 {
     vr__link_remove(&sock->link);
     uv_close((uv_handle_t *)&sock->poll, on_sock_closed);
+}
+
+static void on_poll(uv_poll_t *poll, int status, int events);
+
+/* Sets the poll to events (UV_READABLE | UV_WRITABLE, 0 = stopped). libuv's uv_poll_start
+ * re-registers the fd with epoll on every call, so an unchanged set is not passed on. */
+static int sock_set_events(struct vr_cu_sock *sock, int events)
+{
+    bool active = uv_is_active((uv_handle_t *)&sock->poll) != 0;
+    if (events == sock->events && active == (events != 0))
+        return 0;
+    sock->events = events;
+    if (events == 0)
+        return uv_poll_stop(&sock->poll);
+    return uv_poll_start(&sock->poll, events, on_poll);
 }
 
 static void on_poll(uv_poll_t *poll, int status, int events)
@@ -157,9 +188,9 @@ static void on_poll(uv_poll_t *poll, int status, int events)
         (void)uv_poll_start(poll, sock->events, on_poll);
 }
 
-static struct vr_cu_sock *sock_find(struct vr_curl_uv *cu, curl_socket_t fd)
+static struct vr_cu_sock *find_in(struct vr__link *head, curl_socket_t fd)
 {
-    for (struct vr__link *l = cu->socks.next; l != &cu->socks; l = l->next) {
+    for (struct vr__link *l = head->next; l != head; l = l->next) {
         struct vr_cu_sock *sock = container_of(l, struct vr_cu_sock, link);
         if (sock->fd == fd)
             return sock;
@@ -167,17 +198,9 @@ static struct vr_cu_sock *sock_find(struct vr_curl_uv *cu, curl_socket_t fd)
     return NULL;
 }
 
-/* A socket curl has not announced before. If a live poll still watches the same fd number
- * (curl closed a socket without CURL_POLL_REMOVE and got the number back), reuse it: libuv
- * must never see two active polls on one fd. */
-static struct vr_cu_sock *sock_open(struct vr_curl_uv *cu, curl_socket_t fd)
+static struct vr_cu_sock *sock_new(struct vr_curl_uv *cu, curl_socket_t fd, bool owned)
 {
-    struct vr_cu_sock *sock = sock_find(cu, fd);
-    if (sock) {
-        VR_LOG(VR_LOG_WARN, "curl", "fd %d announced twice; reusing its poll", (int)fd);
-        return sock;
-    }
-    sock = vr_xcalloc(1, sizeof(*sock));
+    struct vr_cu_sock *sock = vr_xcalloc(1, sizeof(*sock));
     int rc = uv_poll_init_socket(cu->loop, &sock->poll, fd);
     if (rc < 0) {
         VR_LOG(VR_LOG_WARN, "curl", "uv_poll_init_socket(%d): %s", (int)fd, uv_strerror(rc));
@@ -186,22 +209,66 @@ static struct vr_cu_sock *sock_open(struct vr_curl_uv *cu, curl_socket_t fd)
     }
     sock->cu = cu;
     sock->fd = fd;
+    sock->owned = owned;
     cu->open_handles++;
+    return sock;
+}
+
+/* Keeps an owned socket's (stopped) poll while curl holds the idle connection. Only a
+ * socket curl has waited to read from: curl closes a socket that never got past connecting
+ * (a losing happy-eyeballs attempt) without CURLOPT_CLOSESOCKETFUNCTION, and a poll must
+ * never outlive its fd. */
+static void sock_park(struct vr_curl_uv *cu, struct vr_cu_sock *sock)
+{
+    if (!sock->owned || !sock->was_read) {
+        sock_close(sock);
+        return;
+    }
+    vr__link_remove(&sock->link);
+    vr__link_push(&cu->parked, &sock->link);
+    sock->parked = true;
+    (void)sock_set_events(sock, 0);
+}
+
+static void sock_unpark(struct vr_curl_uv *cu, struct vr_cu_sock *sock)
+{
+    vr__link_remove(&sock->link);
     vr__link_push(&cu->socks, &sock->link);
+    sock->parked = false;
+}
+
+/* A socket curl announces: one the bridge opened for it (parked until now), or one curl
+ * opened itself (its resolver's). If a live poll still watches the same fd number (curl
+ * closed a socket without CURL_POLL_REMOVE and got the number back), reuse it: libuv must
+ * never see two active polls on one fd. */
+static struct vr_cu_sock *sock_announced(struct vr_curl_uv *cu, curl_socket_t fd)
+{
+    struct vr_cu_sock *sock = find_in(&cu->parked, fd);
+    if (sock) {
+        sock_unpark(cu, sock);
+        return sock;
+    }
+    sock = find_in(&cu->socks, fd);
+    if (sock) {
+        VR_LOG(VR_LOG_WARN, "curl", "fd %d announced twice; reusing its poll", (int)fd);
+        return sock;
+    }
+    sock = sock_new(cu, fd, false);
+    if (sock)
+        vr__link_push(&cu->socks, &sock->link);
     return sock;
 }
 
 static int sock_watch(struct vr_cu_sock *sock, int what)
 {
     int events = 0;
-    if (what & CURL_POLL_IN)
+    if (what & CURL_POLL_IN) {
         events |= UV_READABLE;
+        sock->was_read = true;
+    }
     if (what & CURL_POLL_OUT)
         events |= UV_WRITABLE;
-    sock->events = events;
-    if (events == 0)
-        return uv_poll_stop(&sock->poll);
-    return uv_poll_start(&sock->poll, events, on_poll);
+    return sock_set_events(sock, events);
 }
 
 /* CURLMOPT_SOCKETFUNCTION. */
@@ -212,13 +279,13 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
     VR_UNUSED(easy);
     if (what == CURL_POLL_REMOVE) {
         if (sock) {
-            sock_close(sock);
             (void)curl_multi_assign(cu->multi, fd, NULL);
+            sock_park(cu, sock);
         }
         return 0;
     }
     if (!sock) {
-        sock = sock_open(cu, fd);
+        sock = sock_announced(cu, fd);
         if (!sock)
             return -1;
         (void)curl_multi_assign(cu->multi, fd, sock);
@@ -229,6 +296,47 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
         return -1;
     }
     return 0;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: the bridge opens curl's connection sockets, so it knows each
+ * one until vr__cu_close_socket and can keep its poll from one transfer to the next (no
+ * handle set-up and teardown per request on a reused connection). */
+curl_socket_t vr__cu_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct vr_curl_uv *cu = clientp;
+    VR_UNUSED(purpose);
+    if (cu->state == VR_CU_CLOSING)
+        return CURL_SOCKET_BAD;
+    int fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    /* A parked poll still holding this number lost its socket without telling us: drop it.
+     * One curl still watches is left to sock_announced, as for sockets curl opens itself. */
+    struct vr_cu_sock *stale = find_in(&cu->parked, fd);
+    if (stale)
+        sock_close(stale);
+    else if (find_in(&cu->socks, fd))
+        return fd;
+    struct vr_cu_sock *sock = sock_new(cu, fd, true);
+    if (!sock) {
+        (void)close(fd);
+        return CURL_SOCKET_BAD;
+    }
+    sock->parked = true;
+    vr__link_push(&cu->parked, &sock->link);
+    return fd;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: a parked poll goes before its fd, so libuv never holds a
+ * closed (and perhaps reused) fd number. curl has already sent CURL_POLL_REMOVE for a socket
+ * it was watching, which parked or closed its poll. */
+int vr__cu_close_socket(void *clientp, curl_socket_t fd)
+{
+    struct vr_curl_uv *cu = clientp;
+    struct vr_cu_sock *sock = find_in(&cu->parked, fd);
+    if (sock)
+        sock_close(sock);
+    return close(fd);
 }
 
 /* --- completions --- */
@@ -352,10 +460,14 @@ static void teardown(struct vr_curl_uv *cu)
     cu_set_state(cu, VR_CU_CLOSING);
     while (!vr__link_empty(&cu->socks))
         sock_close(container_of(cu->socks.next, struct vr_cu_sock, link));
+    while (!vr__link_empty(&cu->parked))
+        sock_close(container_of(cu->parked.next, struct vr_cu_sock, link));
     (void)curl_multi_setopt(cu->multi, CURLMOPT_SOCKETFUNCTION, (curl_socket_callback)NULL);
     (void)curl_multi_setopt(cu->multi, CURLMOPT_TIMERFUNCTION, (curl_multi_timer_callback)NULL);
     (void)curl_multi_cleanup(cu->multi);
     cu->multi = NULL;
+    while (cu->nspare > 0)
+        curl_easy_cleanup(cu->spare[--cu->nspare]);
     uv_close((uv_handle_t *)&cu->timer, on_timer_closed);
     uv_close((uv_handle_t *)&cu->idle, on_idle_closed);
 }
@@ -392,6 +504,7 @@ int vr_curl_uv_new(uv_loop_t *loop, struct vr_curl_uv **out)
     vr__link_init(&cu->running);
     vr__link_init(&cu->finished);
     vr__link_init(&cu->socks);
+    vr__link_init(&cu->parked);
     /* Neither init can fail; from here on cu is freed only by the last close callback. */
     (void)uv_timer_init(loop, &cu->timer);
     (void)uv_idle_init(loop, &cu->idle);
@@ -464,6 +577,26 @@ void vr__cu_finish_later(struct vr_curl_uv *cu, struct vr_req *req, int status)
 uv_loop_t *vr__cu_loop(const struct vr_curl_uv *cu)
 {
     return cu->loop;
+}
+
+CURL *vr__cu_easy_get(struct vr_curl_uv *cu)
+{
+    if (cu->nspare > 0)
+        return cu->spare[--cu->nspare];
+    CURL *easy = curl_easy_init();
+    if (!easy)
+        vr_panic("curl_easy_init failed");
+    return easy;
+}
+
+void vr__cu_easy_put(struct vr_curl_uv *cu, CURL *easy)
+{
+    if (cu->state == VR_CU_OPEN && cu->nspare < VR_CU_SPARE_EASY) {
+        curl_easy_reset(easy);
+        cu->spare[cu->nspare++] = easy;
+    } else {
+        curl_easy_cleanup(easy);
+    }
 }
 
 uint64_t vr__cu_next_id(struct vr_curl_uv *cu)

@@ -149,6 +149,10 @@ static void set_defaults(struct vr_req *req)
     SETOPT(req, CURLOPT_HEADERDATA, (void *)req);
     SETOPT(req, CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(req, CURLOPT_TCP_KEEPALIVE, 1L);
+    SETOPT(req, CURLOPT_OPENSOCKETFUNCTION, vr__cu_open_socket);
+    SETOPT(req, CURLOPT_OPENSOCKETDATA, (void *)req->cu);
+    SETOPT(req, CURLOPT_CLOSESOCKETFUNCTION, vr__cu_close_socket);
+    SETOPT(req, CURLOPT_CLOSESOCKETDATA, (void *)req->cu);
     /* Over TLS, let concurrent requests wait for the handshake to tell whether the
      * connection multiplexes (HTTP/2) instead of each opening its own. Not for plain http:
      * there curl learns it only from the first response's headers, so every request would
@@ -163,9 +167,7 @@ struct vr_req *vr_req_new(struct vr_curl_uv *cu, const char *method, const char 
 {
     vr_assert(cu && method && *method && url);
     struct vr_req *req = vr_xcalloc(1, sizeof(*req));
-    req->easy = curl_easy_init();
-    if (!req->easy)
-        vr_panic("curl_easy_init failed");
+    req->easy = vr__cu_easy_get(cu);
     vr__link_init(&req->link);
     req->cu = cu;
     req->state = VR_REQ_NEW;
@@ -199,7 +201,7 @@ static void free_headers(struct curl_slist *l)
 void vr__req_destroy(struct vr_req *req)
 {
     vr_assert(!req->in_multi);
-    curl_easy_cleanup(req->easy);
+    vr__cu_easy_put(req->cu, req->easy);
     free_headers(req->headers);
     vr_free_secret(req->body, req->body_len); /* may hold a token (STS) */
     vr_free(req->method);

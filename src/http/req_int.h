@@ -100,6 +100,14 @@ int vr__cu_add(struct vr_curl_uv *cu, struct vr_req *req);
 void vr__cu_finish_later(struct vr_curl_uv *cu, struct vr_req *req, int status);
 
 uv_loop_t *vr__cu_loop(const struct vr_curl_uv *cu);
+
+/* An easy handle with default options (a reset spare, or a new one); and back. */
+CURL *vr__cu_easy_get(struct vr_curl_uv *cu);
+void vr__cu_easy_put(struct vr_curl_uv *cu, CURL *easy);
+
+/* CURLOPT_OPENSOCKETFUNCTION / CURLOPT_CLOSESOCKETFUNCTION, clientp = the bridge. */
+curl_socket_t vr__cu_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr);
+int vr__cu_close_socket(void *clientp, curl_socket_t fd);
 /* A fresh request id (1, 2, ...), for logs. */
 uint64_t vr__cu_next_id(struct vr_curl_uv *cu);
 
