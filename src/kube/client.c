@@ -311,6 +311,11 @@ static void on_token_read(int status, void *arg)
     maybe_finish_close(c);
 }
 
+void vr_kube_call_skip_object(struct vr_kube_call *call)
+{
+    call->skip_object = true;
+}
+
 struct vr_kube_call *vr__kube_call_submit(struct vr_kube_call *call, int err)
 {
     if (err < 0)
@@ -509,7 +514,7 @@ static void done_success(struct vr_kube_call *call, struct vr_req *req, int http
 {
     cJSON *obj = NULL;
     struct vr_str body = vr_req_body(req);
-    int rc = call->watch ? 0 : parse_success(call, body, http, &obj);
+    int rc = call->watch || call->skip_object ? 0 : parse_success(call, body, http, &obj);
     struct vr_kube_result r = {.http_code = http, .obj = obj, .body = body, .status = &call->st};
     call_complete(call, rc, &r);
     cJSON_Delete(obj);

@@ -37,6 +37,7 @@ struct vr_kube_call {
     size_t body_len;
     const char *content_type; /* static, NULL without a body */
     bool watch;
+    bool skip_object; /* vr_kube_call_skip_object: a 2xx body is not parsed */
     unsigned idle_timeout_ms;
     vr_kube_data_cb data_cb;
     vr_kube_done_cb cb;
