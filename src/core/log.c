@@ -102,44 +102,63 @@ void vr_log_ctx_set(struct vr_log_ctx *ctx, const char *k, const char *v)
         ctx->kv[ctx->n++] = (struct vr_log_kv){k, v};
 }
 
+/* "2026-01-02T03:04:05.678Z". The seconds part is formatted once per second. */
 static void put_ts(struct vr_buf *b)
 {
+    static time_t last_sec = (time_t)-1;
+    static char sec_text[32];
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    char out[40];
-    strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%S", &tm);
-    (void)vr_buf_printf(b, "%s.%03ldZ", out, ts.tv_nsec / 1000000);
+    if (ts.tv_sec != last_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(sec_text, sizeof(sec_text), "%Y-%m-%dT%H:%M:%S", &tm);
+        last_sec = ts.tv_sec;
+    }
+    unsigned ms = (unsigned)(ts.tv_nsec / 1000000);
+    char frac[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10),
+                    'Z', '\0'};
+    (void)vr_buf_append_str(b, sec_text);
+    (void)vr_buf_append(b, frac, 5);
 }
 
+/* The JSON escape of c, or NULL when c goes out as it is. */
+static const char *json_escape(unsigned char c, char tmp[8])
+{
+    switch (c) {
+    case '"':
+        return "\\\"";
+    case '\\':
+        return "\\\\";
+    case '\n':
+        return "\\n";
+    case '\r':
+        return "\\r";
+    case '\t':
+        return "\\t";
+    default:
+        if (c >= 0x20)
+            return NULL;
+        (void)snprintf(tmp, 8, "\\u%04x", c);
+        return tmp;
+    }
+}
+
+/* Appends s quoted and escaped, copying runs of plain characters in one go. */
 static void put_json_string(struct vr_buf *b, const char *s)
 {
+    char tmp[8];
     (void)vr_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
-            (void)vr_buf_append_str(b, "\\\"");
-            break;
-        case '\\':
-            (void)vr_buf_append_str(b, "\\\\");
-            break;
-        case '\n':
-            (void)vr_buf_append_str(b, "\\n");
-            break;
-        case '\r':
-            (void)vr_buf_append_str(b, "\\r");
-            break;
-        case '\t':
-            (void)vr_buf_append_str(b, "\\t");
-            break;
-        default:
-            if (*p < 0x20)
-                (void)vr_buf_printf(b, "\\u%04x", *p);
-            else
-                (void)vr_buf_putc(b, (char)*p);
-        }
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        const char *esc = json_escape((unsigned char)*p, tmp);
+        if (!esc)
+            continue;
+        (void)vr_buf_append(b, run, (size_t)(p - run));
+        (void)vr_buf_append_str(b, esc);
+        run = p + 1;
     }
+    (void)vr_buf_append_str(b, run);
     (void)vr_buf_putc(b, '"');
 }
 
@@ -166,12 +185,25 @@ static void format_text(struct vr_buf *b, enum vr_log_level level, const char *s
                         const struct vr_log_ctx *ctx, const char *msg)
 {
     put_ts(b);
-    (void)vr_buf_printf(b, " %s %s ", vr_log_level_name(level), subsys ? subsys : "-");
+    (void)vr_buf_putc(b, ' ');
+    (void)vr_buf_append_str(b, vr_log_level_name(level));
+    (void)vr_buf_putc(b, ' ');
+    (void)vr_buf_append_str(b, subsys ? subsys : "-");
+    (void)vr_buf_putc(b, ' ');
     /* The message is free text; newlines would break one-line-per-event. */
-    for (const char *p = msg; *p; p++)
-        (void)vr_buf_putc(b, (*p == '\n' || *p == '\r') ? ' ' : *p);
+    for (const char *p = msg; *p;) {
+        size_t n = strcspn(p, "\r\n");
+        (void)vr_buf_append(b, p, n);
+        p += n;
+        if (*p) {
+            (void)vr_buf_putc(b, ' ');
+            p++;
+        }
+    }
     for (int i = 0; ctx && i < ctx->n; i++) {
-        (void)vr_buf_printf(b, " %s=", ctx->kv[i].k);
+        (void)vr_buf_putc(b, ' ');
+        (void)vr_buf_append_str(b, ctx->kv[i].k);
+        (void)vr_buf_putc(b, '=');
         put_text_value(b, ctx->kv[i].v ? ctx->kv[i].v : "");
     }
 }
