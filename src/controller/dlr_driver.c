@@ -272,8 +272,12 @@ static void write_status(struct run *r)
     r->to_status = c->status_sub != TRI_NO;
     char *body = patch_body(r);
     c->stats.patches++;
-    vr_kube_patch(c->kc, &vr_kube_res_downloadrequests, r->ns, r->name,
-                  r->to_status ? "status" : NULL, VR_KUBE_PATCH_MERGE, body, on_patch, r);
+    struct vr_kube_call *call =
+        vr_kube_patch(c->kc, &vr_kube_res_downloadrequests, r->ns, r->name,
+                      r->to_status ? "status" : NULL, VR_KUBE_PATCH_MERGE, body, on_patch, r);
+    /* on_patch reads the answer only to learn whether a main-resource write kept status. */
+    if (r->to_status || c->status_sub == TRI_NO)
+        vr_kube_call_skip_object(call);
     vr_free_secret(body, strlen(body));
 }
 
@@ -652,6 +656,7 @@ int vr_dlr_ctrl_new(uv_loop_t *loop, struct vr_clock *clock, struct vr_curl_uv *
     struct vr_wq_opts wo;
     vr_wq_opts_default(&wo);
     wo.name = "downloadrequests";
+    wo.max_in_flight = c->opts.max_in_flight ? c->opts.max_in_flight : VR_DLR_MAX_IN_FLIGHT;
     int rc = vr_wq_new(loop, clock, &wo, reconcile, c, &c->wq);
     if (rc == 0)
         rc = new_informers(c);

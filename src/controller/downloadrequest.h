@@ -104,8 +104,14 @@ struct vr_dlr_ctrl;
 struct vr_informer;
 struct vr_workqueue;
 
+/* Reconciles of different requests at once (one key is never reconciled twice at once).
+ * Velero runs one; each reconcile mostly waits for one API round trip, so a few in flight
+ * keep the loop busy instead of idle (bench/README.md, bench_controller). */
+#define VR_DLR_MAX_IN_FLIGHT 8
+
 struct vr_dlr_opts {
     const char *ns;          /* NULL: all namespaces (copied) */
+    unsigned max_in_flight;  /* 0: VR_DLR_MAX_IN_FLIGHT */
     int64_t ttl_s;           /* URL lifetime and expiration offset (600) */
     uint64_t resync_ms;      /* re-enqueue every cached request this often; 0 = off */
     struct vr_signer_opts signer;
