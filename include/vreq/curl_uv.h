@@ -86,6 +86,13 @@ int vr_curl_uv_new(uv_loop_t *loop, struct vr_curl_uv **out);
  * vr_req_start returns VR_ESHUTDOWN. Call at most once; cu is invalid once cb runs. */
 void vr_curl_uv_close(struct vr_curl_uv *cu, vr_curl_uv_closed_cb cb, void *arg);
 
+/* Lets curl send the requests started since it last ran, now rather than on the next loop
+ * turn: for a caller about to spend a while on the CPU (a list page to absorb) that wants
+ * the server working on the next request meanwhile. Only curl's due work runs: transfers
+ * that finish are collected on the next turn, so no done callback runs from here. No-op
+ * when there is nothing to send, or when called from inside a curl callback. */
+void vr_curl_uv_flush(struct vr_curl_uv *cu);
+
 /* The number of requests started on cu whose done callback has not returned yet. */
 size_t vr_curl_uv_active(const struct vr_curl_uv *cu);
 

@@ -56,6 +56,7 @@ struct vr_curl_uv {
     enum vr_cu_state state;
     int in_curl;           /* > 0 while inside curl_multi_socket_action */
     bool kick;             /* curl asked for a 0 ms timeout: run it from the idle handle */
+    bool drain;            /* vr_curl_uv_flush ran curl: collect finished transfers */
     unsigned open_handles; /* timer + idle + polls not yet through their close callback */
     size_t active;         /* started requests whose done callback has not returned */
     uint64_t next_id;
@@ -406,7 +407,12 @@ static void on_idle(uv_idle_t *idle)
     struct vr_curl_uv *cu = container_of(idle, struct vr_curl_uv, idle);
     if (cu->kick && cu->state != VR_CU_CLOSING) {
         cu->kick = false;
+        cu->drain = false;
         socket_action(cu, CURL_SOCKET_TIMEOUT, 0);
+    }
+    if (cu->drain && cu->state != VR_CU_CLOSING) {
+        cu->drain = false;
+        drain_info(cu);
     }
     add_queued(cu);
     while (!vr__link_empty(&cu->finished)) {
@@ -417,7 +423,7 @@ static void on_idle(uv_idle_t *idle)
     }
     if (cu->state == VR_CU_DRAINING && cu->active == 0)
         teardown(cu);
-    else if (vr__link_empty(&cu->pending_add) && !cu->kick)
+    else if (vr__link_empty(&cu->pending_add) && !cu->kick && !cu->drain)
         (void)uv_idle_stop(idle);
 }
 
@@ -533,6 +539,21 @@ void vr_curl_uv_close(struct vr_curl_uv *cu, vr_curl_uv_closed_cb cb, void *arg)
     cu_set_state(cu, VR_CU_DRAINING);
     cancel_list(cu, &cu->pending_add);
     cancel_list(cu, &cu->running);
+    schedule(cu);
+}
+
+void vr_curl_uv_flush(struct vr_curl_uv *cu)
+{
+    if (cu->state != VR_CU_OPEN || cu->in_curl > 0 || !cu->kick)
+        return;
+    int running = 0;
+    cu->kick = false;
+    cu->in_curl++;
+    CURLMcode mc = curl_multi_socket_action(cu->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    cu->in_curl--;
+    if (mc != CURLM_OK)
+        VR_LOG(VR_LOG_WARN, "curl", "curl_multi_socket_action: %s", curl_multi_strerror(mc));
+    cu->drain = true;
     schedule(cu);
 }
 

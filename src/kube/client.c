@@ -311,6 +311,11 @@ static void on_token_read(int status, void *arg)
     maybe_finish_close(c);
 }
 
+void vr_kube_client_flush(struct vr_kube_client *c)
+{
+    vr_curl_uv_flush(c->cu);
+}
+
 void vr_kube_call_skip_object(struct vr_kube_call *call)
 {
     call->skip_object = true;

@@ -175,6 +175,9 @@ struct vr_kube_call *vr_kube_watch(struct vr_kube_client *c, const struct vr_kub
                                    const char *ns, const struct vr_kube_watch_opts *opts,
                                    vr_kube_data_cb data_cb, vr_kube_done_cb done, void *arg);
 
+/* vr_curl_uv_flush on the client's bridge: calls started just now go out at once. */
+void vr_kube_client_flush(struct vr_kube_client *c);
+
 /* The caller will not read res->obj of a success (a status write whose answer the watch
  * brings anyway): the 2xx body is not parsed and obj is NULL; body and errors are as
  * before. Call it right after starting the call. */

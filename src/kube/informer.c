@@ -341,19 +341,30 @@ static void list_start(struct vr_informer *inf)
     list_page(inf);
 }
 
-/* Moves one page's items into the staging cache. Objects the projector rejects are
- * skipped: the controller cannot use them. */
-static int list_absorb(struct vr_informer *inf, const cJSON *list)
+/* Checks a page and takes its list RV and continue token. */
+static int list_header(struct vr_informer *inf, const cJSON *list)
 {
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(list, "metadata");
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
     const cJSON *cont = cJSON_GetObjectItemCaseSensitive(md, "continue");
-    const cJSON *item, *arr = cJSON_IsArray(items) ? items : NULL;
     if (!cJSON_IsObject(list) || (items && !cJSON_IsArray(items) && !cJSON_IsNull(items)))
         return VR_EPARSE;
     const char *rv = vr_wdec_object_rv(list); /* the List's metadata.resourceVersion */
     if (!inf->list_rv[0] && (!rv || !rv_copy(inf->list_rv, rv)))
         return VR_EPARSE;
+    vr_free(inf->continue_token);
+    inf->continue_token = NULL;
+    if (cJSON_IsString(cont) && cont->valuestring[0])
+        inf->continue_token = vr_xstrdup(cont->valuestring);
+    return 0;
+}
+
+/* Moves one page's items into the staging cache. Objects the projector rejects are
+ * skipped: the controller cannot use them. */
+static void list_absorb(struct vr_informer *inf, const cJSON *list)
+{
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
+    const cJSON *item, *arr = cJSON_IsArray(items) ? items : NULL;
     cJSON_ArrayForEach(item, arr)
     {
         struct vr_kobj *o;
@@ -364,11 +375,6 @@ static int list_absorb(struct vr_informer *inf, const cJSON *list)
         }
         vr_kcache_put_take(inf->staging, o, NULL);
     }
-    vr_free(inf->continue_token);
-    inf->continue_token = NULL;
-    if (cJSON_IsString(cont) && cont->valuestring[0])
-        inf->continue_token = vr_xstrdup(cont->valuestring);
-    return 0;
 }
 
 /* Reports the difference between the old cache and the new one (inf->cache). Stops early
@@ -437,15 +443,21 @@ static void on_list_done(int status, const struct vr_kube_result *res, void *arg
     if (!inf)
         return;
     if (status == 0)
-        status = list_absorb(inf, res->obj);
+        status = list_header(inf, res->obj);
     if (status < 0) {
         list_failed(inf, status, res);
         return;
     }
-    if (inf->continue_token)
-        list_page(inf);
-    else
+    if (!inf->continue_token) {
+        list_absorb(inf, res->obj);
         list_apply(inf);
+        return;
+    }
+    /* The next page is on the wire before this one is absorbed (and freed), so the server
+     * builds it meanwhile. */
+    list_page(inf);
+    vr_kube_client_flush(inf->kc);
+    list_absorb(inf, res->obj);
 }
 
 /* ---- watch ---- */

@@ -636,6 +636,37 @@ static void test_cancel_inflight(void **state)
     vr_buf_cleanup(&r.body);
 }
 
+/* vr_curl_uv_flush: with nothing started it does nothing; a request started outside curl
+ * goes out on the parked keep-alive connection, no done callback runs from the flush (nor
+ * from a second one with nothing left), and the request then completes as usual. */
+static void test_flush(void **state)
+{
+    struct fx *f = *state;
+    struct result a, b;
+    result_init(&a);
+    result_init(&b);
+    vr_curl_uv_flush(f->cu);
+    fetch(f, new_req(f, "GET", "/peer"), &a);
+    int before = f->srv.requests;
+    start(new_req(f, "GET", "/peer"), &b);
+    g_in_call = true;
+    vr_curl_uv_flush(f->cu);
+    vr_curl_uv_flush(f->cu);
+    g_in_call = false;
+    assert_int_equal(b.calls, 0);
+    assert_int_equal(vr_curl_uv_active(f->cu), 1);
+    assert_true(vr_test_run_until(&f->loop, has_calls, &b, RUN_MS));
+    assert_int_equal(b.status, 0);
+    assert_int_equal(b.http, 200);
+    assert_int_equal(f->srv.requests, before + 1);
+    assert_true(vr_str_eq(vr_buf_str(&a.body), vr_buf_str(&b.body)));
+    assert_int_equal(f->srv.npeers, 1);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(b.calls, 1);
+    vr_buf_cleanup(&a.body);
+    vr_buf_cleanup(&b.body);
+}
+
 /* A port that was free a moment ago: bind, read it, close. */
 static int free_port(uv_loop_t *loop)
 {
@@ -993,6 +1024,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_from_data_cb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_from_data_cb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_inflight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_url, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
