@@ -1,23 +1,30 @@
 /*
- * bench_controller: vreqd against kubesim, side by side with a reference client.
+ * bench_controller: vreqd against kubesim, side by side with two reference clients.
  *
  *   throughput  N DownloadRequests created as fast as kubesim accepts them; time from the
  *               first create to the last Processed seen on a watch; requests/s and the
- *               p50/p99 create->Processed latency. The reference limit, measured in the same
- *               run: this binary re-run as `--ref-controller PORT`, a minimal controller on
- *               the same stack (libuv, raw HTTP/1.1, http-parser) that watches the collection
- *               and sends one merge PATCH per new object (a URL of the same length as
- *               vreqd's, no signing, no cache) at vreqd's concurrency.
+ *               p50/p99 create->Processed latency. Three contenders, back to back in every
+ *               run: vreqd; the stack reference, this binary re-run as `--ref-stack PORT`
+ *               (support/ref_stack.c), the minimal client issue 8 defines, on vreqd's own
+ *               stack (libcurl multi driven by libuv, cJSON on every watch line and every
+ *               response, one merge PATCH per new object on a new easy handle); and the raw
+ *               reference, `--ref-controller PORT`, below the stack (libuv, raw HTTP/1.1
+ *               through support/hclient.c, string search on watch lines, no curl, no JSON).
+ *               Both references PATCH at vreqd's concurrency, a URL as long as vreqd's, no
+ *               signing, no cache.
  *   idle        one request at a time: create -> Processed seen on the watch.
- *   memory and  vreqd's VmRSS (/proc/PID/status) and process_resident_memory_bytes
- *   start-up    (/metrics) with 0, 10k and 100k Processed requests preloaded (long TTL), and
- *               the time from spawning vreqd to its first /readyz 200.
+ *   memory and  vreqd's VmRSS, RssAnon, RssFile (/proc/PID/status), Pss
+ *   start-up    (/proc/PID/smaps_rollup) and process_resident_memory_bytes (/metrics) with
+ *               0, 10k and 100k Processed requests preloaded (long TTL), and the time from
+ *               spawning vreqd to its first /readyz 200; next to it the floor, this binary
+ *               re-run as `--ref-libcurl` (it links what vreqd links: vreq_core and its
+ *               libraries), which only initialises libcurl and waits.
  *
- * kubesim, vreqd and the reference each run as a separate process; a fresh kubesim (and
+ * kubesim, vreqd and the references each run as a separate process; a fresh kubesim (and
  * controller) per throughput run, seeded through `kubesim --objects` with a credential
  * Secret, a BackupStorageLocation with s3Url and region (no region lookup, static
  * credentials) and a Completed Backup. Every figure is the median of several runs with min
- * and max; ratios are per run, vreqd against the reference of the same run. Nothing is
+ * and max; ratios are per run, vreqd against the references of the same run. Nothing is
  * asserted about any figure: the exit status only says whether every run completed.
  */
 #include <errno.h>
@@ -31,18 +38,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <http_parser.h>
 #include <uv.h>
 
+#include "controller/downloadrequest.h"
 #include "core/common.h"
+#include "support/hclient.h"
+#include "support/ref_stack.h"
 #include "vreq/buf.h"
 #include "vreq/mem.h"
 
 #define NS "velero"
 #define COLL "/apis/velero.io/v1/namespaces/" NS "/downloadrequests"
-/* The DownloadRequest work queue's max_in_flight: src/controller/dlr_driver.c keeps
- * vr_wq_opts_default's 1 (controller-runtime's MaxConcurrentReconciles default). */
-#define VREQD_DLR_MAX_IN_FLIGHT 1
+/* The references send as many PATCHes at once as vreqd's DownloadRequest queue reconciles
+ * requests (controller/downloadrequest.h). */
+#define VREQD_DLR_MAX_IN_FLIGHT VR_DLR_MAX_IN_FLIGHT
 #define CREATORS 4
 #define MAX_RUNS 15
 #define STALL_MS 30000
@@ -51,8 +60,13 @@
     "W2RlZmF1bHRdCmF3c19hY2Nlc3Nfa2V5X2lkID0gQUtJQUlPU0ZPRE5ON0VYQU1QTEUKYXdzX3NlY3JldF9hY2Nlc3Nf" \
     "a2V5ID0gd0phbHJYVXRuRkVNSS9LN01ERU5HL2JQeFJmaUNZRVhBTVBMRUtFWQo="
 
-enum ctl { CTL_VREQD, CTL_REF };
-static const char *const ctl_names[] = {"vreqd", "reference"};
+/* The contenders, in the order each run measures them. */
+enum ctl { CTL_VREQD, CTL_STACK, CTL_RAW };
+#define NCTL 3
+static const char *const ctl_names[NCTL] = {"vreqd", "stack reference", "raw reference"};
+/* Their --data file names; the raw reference keeps "reference", its name before the stack
+ * reference existed. */
+static const char *const ctl_files[NCTL] = {"vreqd", "stack", "reference"};
 
 struct bench;
 
@@ -118,43 +132,26 @@ static void rfc3339(int64_t t, char *out, size_t cap)
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* ---- the HTTP/1.1 client (one request at a time per connection) ---- */
-
-struct hconn;
-typedef void (*hconn_done_cb)(struct hconn *c, int code);
-typedef void (*hconn_data_cb)(struct hconn *c, const char *p, size_t n);
-
-struct hconn {
-    uv_tcp_t tcp;
-    uv_connect_t creq;
-    http_parser parser;
-    struct bench *b;
-    hconn_done_cb done_cb; /* a response is complete */
-    hconn_done_cb head_cb; /* headers complete (watches) */
-    hconn_data_cb data_cb; /* body bytes; NULL: kept in body */
-    struct vr_buf body;
-    struct vr_buf lines; /* watches: the unfinished line */
-    bool connected, failed, closed, busy;
-    bool close_done, released; /* freed once both: see hconn_release */
-    int code;
-    unsigned long idx; /* the request in flight (creators) */
-    void *arg;
-};
+/* ---- the bench's loop and its raw HTTP connections (support/hclient.c) ---- */
 
 struct bench {
-    uv_loop_t *loop;
+    struct hc_ctx hc; /* the loop, and the connections not yet closed */
     uv_timer_t deadline;
     bool timed_out;
-    int open_conns;
     /* the current run */
     unsigned long n, next, created, processed, errors;
     uint64_t *sent_ns, *done_ns;
-    void *user;   /* the reference controller's state, in that mode */
-    int ref_conc; /* the reference's PATCHes in flight (vreqd's max_in_flight) */
+    void *user;   /* the raw reference controller's state, in that mode */
+    int ref_conc; /* the references' PATCHes in flight (vreqd's max_in_flight) */
     /* options */
     bool smoke;
     char kubesim[4096], vreqd[4096], self[4096], dir[256], data_dir[4096];
 };
+
+static struct bench *bench_of(const struct hc_conn *c)
+{
+    return c->user;
+}
 
 /* The deadline timer repeats every millisecond once due: a timer that fires at the top of
  * uv_run(UV_RUN_ONCE) would otherwise leave the poll that follows without a timeout. */
@@ -170,7 +167,7 @@ static bool run_until(struct bench *b, bool (*pred)(void *), void *arg, uint64_t
     b->timed_out = false;
     uv_timer_start(&b->deadline, on_deadline, timeout_ms, 1);
     while (!pred(arg) && !b->timed_out)
-        uv_run(b->loop, UV_RUN_ONCE);
+        uv_run(b->hc.loop, UV_RUN_ONCE);
     uv_timer_stop(&b->deadline);
     return pred(arg);
 }
@@ -180,193 +177,28 @@ static void run_for(struct bench *b, uint64_t ms)
     b->timed_out = false;
     uv_timer_start(&b->deadline, on_deadline, ms, 1);
     while (!b->timed_out)
-        uv_run(b->loop, UV_RUN_ONCE);
+        uv_run(b->hc.loop, UV_RUN_ONCE);
     uv_timer_stop(&b->deadline);
 }
 
-static int hp_headers(http_parser *p)
+/* A connection to 127.0.0.1:port whose user is b. */
+static struct hc_conn *conn_open(struct bench *b, int port)
 {
-    struct hconn *c = p->data;
-    c->code = (int)p->status_code;
-    if (c->head_cb)
-        c->head_cb(c, c->code);
-    return 0;
-}
-
-static int hp_body(http_parser *p, const char *at, size_t n)
-{
-    struct hconn *c = p->data;
-    if (c->data_cb)
-        c->data_cb(c, at, n);
-    else if (vr_buf_append(&c->body, at, n) < 0)
-        c->failed = true;
-    return 0;
-}
-
-static int hp_done(http_parser *p)
-{
-    struct hconn *c = p->data;
-    c->busy = false;
-    if (c->done_cb)
-        c->done_cb(c, (int)p->status_code);
-    return 0;
-}
-
-static const http_parser_settings hp_settings = {
-    .on_headers_complete = hp_headers, .on_body = hp_body, .on_message_complete = hp_done};
-
-static void hconn_destroy(struct hconn *c)
-{
-    vr_buf_cleanup(&c->body);
-    vr_buf_cleanup(&c->lines);
-    vr_free(c);
-}
-
-static void on_hclose(uv_handle_t *h)
-{
-    struct hconn *c = container_of((uv_tcp_t *)h, struct hconn, tcp);
-    c->b->open_conns--;
-    c->close_done = true;
-    if (c->released)
-        hconn_destroy(c);
-}
-
-/* Closes the connection (a failure, or its owner is done); the struct stays valid until
- * its owner calls hconn_release. */
-static void hconn_close(struct hconn *c)
-{
-    if (c->closed)
-        return;
-    c->closed = true;
-    c->busy = false;
-    uv_close((uv_handle_t *)&c->tcp, on_hclose);
-}
-
-/* The owner is done with c: closes it if needed and frees it once the close has finished. */
-static void hconn_release(struct hconn *c)
-{
-    c->released = true;
-    if (!c->closed)
-        hconn_close(c);
-    else if (c->close_done)
-        hconn_destroy(c);
-}
-
-static void h_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)h;
-    (void)suggested;
-    static char slab[256 * 1024];
-    *buf = uv_buf_init(slab, sizeof(slab));
-}
-
-static void h_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    struct hconn *c = container_of((uv_tcp_t *)s, struct hconn, tcp);
-    if (n < 0) {
-        http_parser_execute(&c->parser, &hp_settings, NULL, 0);
-        c->failed = c->failed || c->busy;
-        hconn_close(c);
-        return;
-    }
-    size_t used = http_parser_execute(&c->parser, &hp_settings, buf->base, (size_t)n);
-    if (used != (size_t)n && !c->closed) {
-        fprintf(stderr, "bench_controller: bad HTTP response: %s\n",
-                http_errno_name(HTTP_PARSER_ERRNO(&c->parser)));
-        c->failed = true;
-        hconn_close(c);
-    }
-}
-
-static void h_connected(uv_connect_t *req, int status)
-{
-    struct hconn *c = container_of(req, struct hconn, creq);
-    if (status < 0 || c->closed) {
-        c->failed = true;
-        hconn_close(c);
-        return;
-    }
-    c->connected = true;
-    uv_read_start((uv_stream_t *)&c->tcp, h_alloc, h_read);
-}
-
-static struct hconn *hconn_open(struct bench *b, int port)
-{
-    struct hconn *c = vr_xcalloc(1, sizeof(*c));
-    c->b = b;
-    vr_buf_init(&c->body, 64u << 20);
-    vr_buf_init(&c->lines, 16u << 20);
-    http_parser_init(&c->parser, HTTP_RESPONSE);
-    c->parser.data = c;
-    uv_tcp_init(b->loop, &c->tcp);
-    uv_tcp_nodelay(&c->tcp, 1);
-    struct sockaddr_in addr;
-    uv_ip4_addr("127.0.0.1", port, &addr);
-    b->open_conns++;
-    if (uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&addr, h_connected) < 0) {
-        c->failed = true;
-        hconn_close(c);
-    }
+    struct hc_conn *c = hc_open(&b->hc, port);
+    c->user = b;
     return c;
-}
-
-static bool hconn_settled(void *arg)
-{
-    struct hconn *c = arg;
-    return c->connected || c->failed;
-}
-
-static bool hconn_idle(void *arg)
-{
-    struct hconn *c = arg;
-    return !c->busy || c->failed;
-}
-
-struct wreq {
-    uv_write_t w;
-    char *data;
-};
-
-static void on_written(uv_write_t *w, int status)
-{
-    (void)status;
-    struct wreq *wr = container_of(w, struct wreq, w);
-    vr_free(wr->data);
-    vr_free(wr);
-}
-
-/* Sends one request (takes data); the response ends in done_cb. */
-static void hconn_send_take(struct hconn *c, char *data)
-{
-    struct wreq *wr = vr_xmalloc(sizeof(*wr));
-    wr->data = data;
-    c->busy = true;
-    vr_buf_reset(&c->body);
-    uv_buf_t buf = uv_buf_init(data, (unsigned)strlen(data));
-    if (c->closed || uv_write(&wr->w, (uv_stream_t *)&c->tcp, &buf, 1, on_written) != 0) {
-        vr_free(data);
-        vr_free(wr);
-        c->failed = true;
-        hconn_close(c);
-    }
-}
-
-static void wait_closed(struct bench *b)
-{
-    while (b->open_conns > 0)
-        uv_run(b->loop, UV_RUN_ONCE);
 }
 
 /* GET path on port; the HTTP status (body in *body when non-NULL), or -1 when the
  * connection or the response failed. */
 static int http_get(struct bench *b, int port, const char *path, struct vr_buf *body)
 {
-    struct hconn *c = hconn_open(b, port);
+    struct hc_conn *c = conn_open(b, port);
     int code = -1;
-    if (!run_until(b, hconn_settled, c, 5000) || c->failed)
+    if (!run_until(b, hc_is_settled, c, 5000) || c->failed)
         goto out;
-    hconn_send_take(c, vr_xasprintf("GET %s HTTP/1.1\r\nHost: b\r\n\r\n", path));
-    if (!run_until(b, hconn_idle, c, 10000) || c->failed)
+    hc_send_take(c, vr_xasprintf("GET %s HTTP/1.1\r\nHost: b\r\n\r\n", path));
+    if (!run_until(b, hc_is_idle, c, 10000) || c->failed)
         goto out;
     code = c->code;
     if (body) {
@@ -375,27 +207,9 @@ static int http_get(struct bench *b, int port, const char *path, struct vr_buf *
             code = -1;
     }
 out:
-    hconn_release(c);
-    wait_closed(b);
+    hc_release(c);
+    hc_wait_closed(&b->hc);
     return code;
-}
-
-/* Splits watch body bytes into lines and hands each complete one to fn. */
-static void feed_lines(struct hconn *c, const char *p, size_t n,
-                       void (*fn)(struct hconn *c, const char *line, size_t len))
-{
-    if (vr_buf_append(&c->lines, p, n) < 0) {
-        c->failed = true;
-        return;
-    }
-    size_t start = 0;
-    const char *nl;
-    while ((nl = memchr(c->lines.p + start, '\n', c->lines.len - start)) != NULL) {
-        size_t len = (size_t)(nl - (c->lines.p + start));
-        fn(c, c->lines.p + start, len);
-        start += len + 1;
-    }
-    vr_buf_consume(&c->lines, start);
 }
 
 /* metadata.name of a watch event line, copied into out; false when absent. */
@@ -465,7 +279,7 @@ static int child_spawn(struct bench *b, struct child *ch, char **argv, int err_f
 {
     memset(ch, 0, sizeof(*ch));
     vr_buf_init(&ch->text, 1u << 20);
-    uv_pipe_init(b->loop, &ch->out, 0);
+    uv_pipe_init(b->hc.loop, &ch->out, 0);
     ch->has_out = true;
     uv_stdio_container_t stdio[3] = {
         {.flags = UV_IGNORE},
@@ -474,7 +288,7 @@ static int child_spawn(struct bench *b, struct child *ch, char **argv, int err_f
     };
     uv_process_options_t opts = {
         .exit_cb = ch_exit, .file = argv[0], .args = argv, .stdio_count = 3, .stdio = stdio};
-    int rc = uv_spawn(b->loop, &ch->proc, &opts);
+    int rc = uv_spawn(b->hc.loop, &ch->proc, &opts);
     if (rc < 0) {
         fprintf(stderr, "bench_controller: cannot start %s: %s\n", argv[0], uv_strerror(rc));
         uv_close((uv_handle_t *)&ch->out, NULL);
@@ -504,7 +318,7 @@ static bool child_stop(struct bench *b, struct child *ch)
         uv_close((uv_handle_t *)&ch->proc, NULL);
     if (ch->has_out)
         uv_close((uv_handle_t *)&ch->out, NULL);
-    uv_run(b->loop, UV_RUN_NOWAIT);
+    uv_run(b->hc.loop, UV_RUN_NOWAIT);
     vr_buf_cleanup(&ch->text);
     bool ok = !ch->spawned || (ch->status == 0 && (ch->sig == 0 || ch->sig == SIGTERM));
     ch->spawned = ch->has_out = false;
@@ -600,13 +414,13 @@ static int free_port(struct bench *b)
     struct sockaddr_in addr;
     struct sockaddr_storage got;
     int len = sizeof(got), port = -1;
-    uv_tcp_init(b->loop, &t);
+    uv_tcp_init(b->hc.loop, &t);
     uv_ip4_addr("127.0.0.1", 0, &addr);
     if (uv_tcp_bind(&t, (const struct sockaddr *)&addr, 0) == 0 &&
         uv_tcp_getsockname(&t, (struct sockaddr *)&got, &len) == 0)
         port = ntohs(((struct sockaddr_in *)&got)->sin_port);
     uv_close((uv_handle_t *)&t, NULL);
-    uv_run(b->loop, UV_RUN_NOWAIT);
+    uv_run(b->hc.loop, UV_RUN_NOWAIT);
     return port;
 }
 
@@ -650,17 +464,20 @@ static uint64_t wait_readyz(struct bench *b, struct child *ch, int port, uint64_
     return 0;
 }
 
-static int ref_spawn(struct bench *b, struct child *ch, int ks_port, int conc)
+/* Starts this binary as a child in mode `mode` (--ref-controller, --ref-stack, with the
+ * kubesim port ks_port, or --ref-libcurl when ks_port is 0) and waits for its "ref ready". */
+static int ref_spawn(struct bench *b, struct child *ch, const char *mode, int ks_port)
 {
     char port[16], cc[16];
     snprintf(port, sizeof(port), "%d", ks_port);
-    snprintf(cc, sizeof(cc), "%d", conc);
-    char *argv[] = {b->self, (char *)"--ref-controller", port, (char *)"--ref-concurrency", cc,
-                    NULL};
+    snprintf(cc, sizeof(cc), "%d", b->ref_conc);
+    char *argv[] = {b->self, (char *)mode, port, (char *)"--ref-concurrency", cc, NULL};
+    if (ks_port == 0)
+        argv[2] = NULL;
     if (child_spawn(b, ch, argv, 2) < 0)
         return -1;
     if (!run_until(b, child_ready, ch, 30000) || !ch->ready) {
-        fprintf(stderr, "bench_controller: the reference client did not start\n");
+        fprintf(stderr, "bench_controller: the reference client (%s) did not start\n", mode);
         return -1;
     }
     return 0;
@@ -670,8 +487,14 @@ static int ref_spawn(struct bench *b, struct child *ch, int ks_port, int conc)
 static int ctl_start(struct bench *b, enum ctl which, struct child *ks, struct child *ctl,
                      int *mport)
 {
-    if (which == CTL_REF)
-        return ref_spawn(b, ctl, ks->port, b->ref_conc);
+    switch (which) {
+    case CTL_STACK:
+        return ref_spawn(b, ctl, "--ref-stack", ks->port);
+    case CTL_RAW:
+        return ref_spawn(b, ctl, "--ref-controller", ks->port);
+    case CTL_VREQD:
+        break;
+    }
     if (vreqd_spawn(b, ctl, mport) < 0)
         return -1;
     return wait_readyz(b, ctl, *mport, now_ns()) ? 0 : -1;
@@ -690,9 +513,9 @@ static void run_reset(struct bench *b, unsigned long n)
 }
 
 /* A MODIFIED (or replayed ADDED) event of dr-<i> in phase Processed: its first sighting. */
-static void bench_line(struct hconn *c, const char *line, size_t n)
+static void bench_line(struct hc_conn *c, const char *line, size_t n)
 {
-    struct bench *b = c->b;
+    struct bench *b = bench_of(c);
     if (!find(line, n, "\"phase\":\"Processed\""))
         return;
     const char *p = find(line, n, "\"name\":\"dr-");
@@ -705,35 +528,25 @@ static void bench_line(struct hconn *c, const char *line, size_t n)
     b->processed++;
 }
 
-static void bench_data(struct hconn *c, const char *p, size_t n)
+/* Opens a watch on the DownloadRequest collection whose lines go to fn; NULL when it
+ * fails. */
+static struct hc_conn *watch_open(struct bench *b, int port, hc_data_cb fn)
 {
-    feed_lines(c, p, n, bench_line);
-}
-
-static bool watch_up(void *arg)
-{
-    struct hconn *c = arg;
-    return c->code != 0 || c->failed;
-}
-
-/* Opens a watch on the DownloadRequest collection feeding fn; NULL when it fails. */
-static struct hconn *watch_open(struct bench *b, int port, hconn_data_cb fn)
-{
-    struct hconn *c = hconn_open(b, port);
-    if (run_until(b, hconn_settled, c, 5000) && !c->failed) {
-        c->data_cb = fn;
-        hconn_send_take(c, vr_xstrdup("GET " COLL "?watch=true HTTP/1.1\r\nHost: b\r\n\r\n"));
-        if (run_until(b, watch_up, c, 10000) && c->code == 200)
+    struct hc_conn *c = conn_open(b, port);
+    if (run_until(b, hc_is_settled, c, 5000) && !c->failed) {
+        c->line_cb = fn;
+        hc_send_take(c, vr_xstrdup("GET " COLL "?watch=true HTTP/1.1\r\nHost: b\r\n\r\n"));
+        if (run_until(b, hc_has_head, c, 10000) && c->code == 200)
             return c;
     }
     fprintf(stderr, "bench_controller: the watch failed\n");
-    hconn_release(c);
+    hc_release(c);
     return NULL;
 }
 
-static void create_next(struct hconn *c)
+static void create_next(struct hc_conn *c)
 {
-    struct bench *b = c->b;
+    struct bench *b = bench_of(c);
     if (b->next >= b->n)
         return;
     unsigned long i = b->next++;
@@ -745,40 +558,42 @@ static void create_next(struct hconn *c)
                        i);
     c->idx = i;
     b->sent_ns[i] = now_ns();
-    hconn_send_take(c, vr_xasprintf("POST " COLL " HTTP/1.1\r\nHost: b\r\nContent-Type: "
-                                    "application/json\r\nContent-Length: %d\r\n\r\n%s",
-                                    len, body));
+    hc_send_take(c, vr_xasprintf("POST " COLL " HTTP/1.1\r\nHost: b\r\nContent-Type: "
+                                 "application/json\r\nContent-Length: %d\r\n\r\n%s",
+                                 len, body));
 }
 
 /* Creators chain (throughput); the idle phase sends one at a time (arg NULL). */
-static void created(struct hconn *c, int code)
+static void created(struct hc_conn *c, int code)
 {
-    c->b->created++;
+    struct bench *b = bench_of(c);
+    b->created++;
     if (code != 201)
-        c->b->errors++;
+        b->errors++;
     if (c->arg)
         create_next(c);
 }
 
-static struct hconn *creator_open(struct bench *b, int port, bool chain)
+static struct hc_conn *creator_open(struct bench *b, int port, bool chain)
 {
-    struct hconn *c = hconn_open(b, port);
+    struct hc_conn *c = conn_open(b, port);
     c->done_cb = created;
     c->arg = chain ? b : NULL;
-    if (!run_until(b, hconn_settled, c, 5000) || c->failed) {
-        hconn_release(c);
+    if (!run_until(b, hc_is_settled, c, 5000) || c->failed) {
+        hc_release(c);
         return NULL;
     }
     return c;
 }
 
-/* Field name ("VmRSS:", "RssAnon:") of /proc/PID/status, in KiB; 0 when absent. */
-static uint64_t read_status_kib(int pid, const char *name)
+/* Field name ("VmRSS:", "Pss:") of /proc/PID/<file> ("status", "smaps_rollup"), in KiB;
+ * 0 when absent. */
+static uint64_t read_proc_kib(int pid, const char *file, const char *name)
 {
     char path[64], line[256];
     uint64_t kib = 0;
     size_t nl = strlen(name);
-    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
     FILE *f = fopen(path, "r");
     if (!f)
         return 0;
@@ -787,6 +602,22 @@ static uint64_t read_status_kib(int pid, const char *name)
             kib = strtoull(line + nl, NULL, 10);
     fclose(f);
     return kib;
+}
+
+/* A process's memory, MiB. */
+struct rss {
+    double vm, anon, file, pss;
+};
+
+static struct rss read_rss(int pid)
+{
+    struct rss r = {
+        .vm = (double)read_proc_kib(pid, "status", "VmRSS:") / 1024.0,
+        .anon = (double)read_proc_kib(pid, "status", "RssAnon:") / 1024.0,
+        .file = (double)read_proc_kib(pid, "status", "RssFile:") / 1024.0,
+        .pss = (double)read_proc_kib(pid, "smaps_rollup", "Pss:") / 1024.0,
+    };
+    return r;
 }
 
 /* User + system CPU seconds of process pid so far (/proc/PID/stat fields 14 and 15). */
@@ -834,6 +665,7 @@ struct tp {
     double rps, p50_ms, p99_ms, rss_mib, cpu_us; /* cpu_us: controller CPU per request */
 };
 
+
 static bool all_processed(void *arg)
 {
     struct bench *b = arg;
@@ -876,7 +708,7 @@ static uint64_t *latencies(const struct bench *b, unsigned long from, unsigned l
 static void write_progress(const struct bench *b, enum ctl which, uint64_t t0)
 {
     char path[4200];
-    snprintf(path, sizeof(path), "%s/progress-%s-%lu.dat", b->data_dir, ctl_names[which], b->n);
+    snprintf(path, sizeof(path), "%s/progress-%s-%lu.dat", b->data_dir, ctl_files[which], b->n);
     uint64_t *done = vr_xcalloc(b->n, sizeof(*done));
     memcpy(done, b->done_ns, b->n * sizeof(*done));
     qsort(done, b->n, sizeof(*done), cmp_u64);
@@ -895,11 +727,11 @@ static void write_progress(const struct bench *b, enum ctl which, uint64_t t0)
 /* Creates b->n requests over CREATORS connections and waits for them all. */
 static bool flood(struct bench *b, int port, struct tp *out, enum ctl which)
 {
-    struct hconn *cr[CREATORS];
+    struct hc_conn *cr[CREATORS];
     for (int i = 0; i < CREATORS; i++) {
         if ((cr[i] = creator_open(b, port, true)) == NULL) {
             while (i-- > 0)
-                hconn_release(cr[i]);
+                hc_release(cr[i]);
             return false;
         }
     }
@@ -908,7 +740,7 @@ static bool flood(struct bench *b, int port, struct tp *out, enum ctl which)
         create_next(cr[i]);
     bool ok = wait_processed(b);
     for (int i = 0; i < CREATORS; i++)
-        hconn_release(cr[i]);
+        hc_release(cr[i]);
     if (!ok)
         return false;
     uint64_t *lat = latencies(b, 0, b->n, &last);
@@ -932,7 +764,7 @@ static int tp_run(struct bench *b, enum ctl which, unsigned long n, struct tp *o
     if (ctl_start(b, which, &ks, &ctl, &mport) < 0)
         goto out_ctl;
     run_reset(b, n);
-    struct hconn *w = watch_open(b, ks.port, bench_data);
+    struct hc_conn *w = watch_open(b, ks.port, bench_line);
     if (!w)
         goto out_ctl;
     memset(out, 0, sizeof(*out));
@@ -940,11 +772,10 @@ static int tp_run(struct bench *b, enum ctl which, unsigned long n, struct tp *o
     if (flood(b, ks.port, out, which))
         rc = 0;
     out->cpu_us = (read_cpu_s(ctl.proc.pid) - cpu0) * 1e6 / (double)n;
-    if (which == CTL_VREQD)
-        out->rss_mib = (double)read_status_kib(ctl.proc.pid, "VmRSS:") / 1024.0;
-    hconn_release(w);
+    out->rss_mib = read_rss(ctl.proc.pid).vm;
+    hc_release(w);
 out_ctl:
-    wait_closed(b);
+    hc_wait_closed(&b->hc);
     if (!child_stop(b, &ctl))
         rc = -1;
     if (!child_stop(b, &ks))
@@ -970,7 +801,7 @@ static bool one_done(void *arg)
 static void write_cdf(const struct bench *b, enum ctl which, const uint64_t *lat, size_t n)
 {
     char path[4200];
-    snprintf(path, sizeof(path), "%s/idle-%s.dat", b->data_dir, ctl_names[which]);
+    snprintf(path, sizeof(path), "%s/idle-%s.dat", b->data_dir, ctl_files[which]);
     FILE *f = fopen(path, "w");
     for (size_t i = 0; f && i < n; i++) {
         char line[64];
@@ -983,7 +814,7 @@ static void write_cdf(const struct bench *b, enum ctl which, const uint64_t *lat
 }
 
 /* One request at a time, rounds of per; p50[r], p99[r] in ms. */
-static bool idle_loop(struct bench *b, struct hconn *c, int rounds, int per, double *p50,
+static bool idle_loop(struct bench *b, struct hc_conn *c, int rounds, int per, double *p50,
                       double *p99)
 {
     for (unsigned long i = 0; i < b->n; i++) {
@@ -1016,8 +847,8 @@ static int idle_run(struct bench *b, enum ctl which, int rounds, int per, double
     if (ctl_start(b, which, &ks, &ctl, &mport) < 0)
         goto out_ctl;
     run_reset(b, IDLE_WARMUP + (unsigned long)(rounds * per));
-    struct hconn *w = watch_open(b, ks.port, bench_data);
-    struct hconn *c = w ? creator_open(b, ks.port, false) : NULL;
+    struct hc_conn *w = watch_open(b, ks.port, bench_line);
+    struct hc_conn *c = w ? creator_open(b, ks.port, false) : NULL;
     if (c && idle_loop(b, c, rounds, per, p50, p99)) {
         rc = 0;
         uint64_t last, *lat = latencies(b, IDLE_WARMUP, b->n, &last);
@@ -1026,11 +857,11 @@ static int idle_run(struct bench *b, enum ctl which, int rounds, int per, double
         vr_free(lat);
     }
     if (c)
-        hconn_release(c);
+        hc_release(c);
     if (w)
-        hconn_release(w);
+        hc_release(w);
 out_ctl:
-    wait_closed(b);
+    hc_wait_closed(&b->hc);
     if (!child_stop(b, &ctl))
         rc = -1;
     if (!child_stop(b, &ks))
@@ -1041,7 +872,8 @@ out_ctl:
 /* ---- memory and start-up ---- */
 
 struct mem {
-    double start_ms, cpu_ms, rss_mib, anon_mib, metric_mib, cached;
+    double start_ms, cpu_ms, metric_mib, cached;
+    struct rss rss;
 };
 
 struct settled {
@@ -1080,8 +912,7 @@ static int mem_one(struct bench *b, unsigned long npre, struct mem *out)
     run_for(b, 200); /* let the allocator settle after the last burst */
     if (!quiet(&s))
         goto out;
-    out->rss_mib = (double)read_status_kib(ch.proc.pid, "VmRSS:") / 1024.0;
-    out->anon_mib = (double)read_status_kib(ch.proc.pid, "RssAnon:") / 1024.0;
+    out->rss = read_rss(ch.proc.pid);
     out->metric_mib = metric_sum(&s.body, "process_resident_memory_bytes ") / 1048576.0;
     out->cached = metric_sum(&s.body, "vreqd_cached_objects{resource=\"downloadrequests\"");
     rc = 0;
@@ -1109,13 +940,23 @@ static int mem_run(struct bench *b, unsigned long npre, int runs, struct mem *ou
     return rc;
 }
 
-/* ---- the reference controller (`--ref-controller PORT`, a child process) ---- */
+/* The floor: this binary as `--ref-libcurl`, which only loads and initialises libcurl. */
+static int floor_one(struct bench *b, struct rss *out)
+{
+    struct child ch = {0};
+    int rc = ref_spawn(b, &ch, "--ref-libcurl", 0);
+    if (rc == 0)
+        *out = read_rss(ch.proc.pid);
+    if (!child_stop(b, &ch))
+        rc = -1;
+    return rc;
+}
 
-#define REF_MAX_CONC 64
+/* ---- the raw reference controller (`--ref-controller PORT`, a child process) ---- */
 
 struct refc {
-    struct hconn *watch;
-    struct hconn *pc[REF_MAX_CONC];
+    struct hc_conn *watch;
+    struct hc_conn *pc[REF_MAX_CONC];
     int npc;
     char **fifo;
     size_t head, tail, cap;
@@ -1127,9 +968,9 @@ struct refc {
 
 static void ref_kick(struct bench *b);
 
-static void ref_line(struct hconn *c, const char *line, size_t n)
+static void ref_line(struct hc_conn *c, const char *line, size_t n)
 {
-    struct refc *r = c->b->user;
+    struct refc *r = bench_of(c)->user;
     char name[256];
     if (!r || !find(line, n, "\"type\":\"ADDED\"") || find(line, n, "\"phase\":\"Processed\"") ||
         !event_name(line, n, name, sizeof(name)))
@@ -1139,30 +980,17 @@ static void ref_line(struct hconn *c, const char *line, size_t n)
         r->fifo = vr_xrealloc(r->fifo, r->cap * sizeof(*r->fifo));
     }
     r->fifo[r->tail++] = vr_xstrdup(name);
-    ref_kick(c->b);
-}
-
-static void ref_data(struct hconn *c, const char *p, size_t n)
-{
-    feed_lines(c, p, n, ref_line);
+    ref_kick(bench_of(c));
 }
 
 /* One merge PATCH shaped like vreqd's: phase, a presigned-URL-sized downloadURL, expiration. */
-static void ref_patch(struct refc *r, struct hconn *c, char *name)
+static void ref_patch(struct refc *r, struct hc_conn *c, char *name)
 {
     char body[1024];
-    unsigned long k = ++r->counter;
-    int len =
-        snprintf(body, sizeof(body),
-                 "{\"status\":{\"phase\":\"Processed\",\"downloadURL\":\"http://127.0.0.1:9/velero/"
-                 "backups/b1/b1-logs.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
-                 "AKIAIOSFODNN7EXAMPLE%%2F20260101%%2Fus-east-1%%2Fs3%%2Faws4_request&X-Amz-Date="
-                 "20260101T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature="
-                 "%064lx\",\"expiration\":\"%s\"}}",
-                 k, r->exp);
-    hconn_send_take(c, vr_xasprintf("PATCH " COLL "/%s HTTP/1.1\r\nHost: b\r\nContent-Type: "
-                                    "application/merge-patch+json\r\nContent-Length: %d\r\n\r\n%s",
-                                    name, len, body));
+    int len = ref_patch_body(body, sizeof(body), ++r->counter, r->exp);
+    hc_send_take(c, vr_xasprintf("PATCH " COLL "/%s HTTP/1.1\r\nHost: b\r\nContent-Type: "
+                                 "application/merge-patch+json\r\nContent-Length: %d\r\n\r\n%s",
+                                 name, len, body));
     vr_free(name);
 }
 
@@ -1170,18 +998,18 @@ static void ref_kick(struct bench *b)
 {
     struct refc *r = b->user;
     for (int i = 0; r && i < r->npc && r->head < r->tail; i++) {
-        struct hconn *c = r->pc[i];
+        struct hc_conn *c = r->pc[i];
         if (c && c->connected && !c->busy && !c->failed && !c->closed)
             ref_patch(r, c, r->fifo[r->head++]);
     }
 }
 
-static void ref_patched(struct hconn *c, int code)
+static void ref_patched(struct hc_conn *c, int code)
 {
-    struct refc *r = c->b->user;
+    struct refc *r = bench_of(c)->user;
     if (code != 200)
         r->errors++;
-    ref_kick(c->b);
+    ref_kick(bench_of(c));
 }
 
 static void ref_sigterm(uv_signal_t *s, int signum)
@@ -1204,9 +1032,9 @@ static int ref_main(struct bench *b, int port, int conc)
     struct refc r = {.npc = conc};
     b->user = &r;
     rfc3339((int64_t)time(NULL) + 86400, r.exp, sizeof(r.exp));
-    uv_signal_init(b->loop, &r.sigterm);
+    uv_signal_init(b->hc.loop, &r.sigterm);
     uv_signal_start(&r.sigterm, ref_sigterm, SIGTERM);
-    r.watch = watch_open(b, port, ref_data);
+    r.watch = watch_open(b, port, ref_line);
     for (int i = 0; r.watch && i < r.npc; i++) {
         r.pc[i] = creator_open(b, port, false);
         if (r.pc[i])
@@ -1220,11 +1048,11 @@ static int ref_main(struct bench *b, int port, int conc)
     }
     for (int i = 0; i < r.npc; i++)
         if (r.pc[i])
-            hconn_release(r.pc[i]);
+            hc_release(r.pc[i]);
     if (r.watch)
-        hconn_release(r.watch);
+        hc_release(r.watch);
     uv_close((uv_handle_t *)&r.sigterm, NULL);
-    wait_closed(b);
+    hc_wait_closed(&b->hc);
     while (r.head < r.tail)
         vr_free(r.fifo[r.head++]);
     vr_free(r.fifo);
@@ -1247,9 +1075,9 @@ static const char *cell(char *out, size_t cap, const double *v, int n, int prec,
 }
 
 struct targets {
-    unsigned long tp_n; /* the largest throughput N (the targets' figures) */
-    double ratio, rps;  /* at tp_n */
-    double idle_p50, idle_p99, rss_10k, rss_100k, start_10k;
+    unsigned long tp_n;           /* the largest throughput N (the targets' figures) */
+    double ratio, ratio_raw, rps; /* at tp_n: vreqd / stack, vreqd / raw, vreqd req/s */
+    double idle_p50, idle_p99, rss_10k, rss_100k, start_10k, floor;
 };
 
 static void verdict(const char *what, double got, double limit, bool above, const char *unit)
@@ -1259,48 +1087,99 @@ static void verdict(const char *what, double got, double limit, bool above, cons
            got >= 100 ? 0 : 2, got, unit, met ? "met" : "**missed**");
 }
 
+/* A row of the targets table that has no target of its own. */
+static void context(const char *what, double got, const char *unit)
+{
+    printf("| %s | none | %.*f %s | context |\n", what, got >= 100 ? 0 : 2, got, unit);
+}
+
 /* ---- phases ---- */
 
-static int phase_throughput(struct bench *b, const unsigned long *sizes, int nsizes, int runs,
-                            struct targets *t)
+static void tp_intro(const struct bench *b)
 {
     printf("\n### Controller throughput\n\nN DownloadRequests created over %d keep-alive "
            "connections as fast as kubesim accepts them; rate = N / (first create -> last "
            "Processed seen on a watch); latency = create sent -> Processed seen. vreqd's "
-           "DownloadRequest queue runs %d reconcile at a time; the reference sends its PATCHes "
-           "at that concurrency. Ratio per run (same kubesim build, same load, "
-           "back to back).\n\n",
+           "DownloadRequest queue runs up to %d reconciles at once; both references send their "
+           "PATCHes at that concurrency. The stack reference is a minimal client on vreqd's "
+           "stack (libcurl multi on libuv, cJSON on every watch line and response, a new easy "
+           "handle per PATCH); the raw reference is below it (raw HTTP/1.1 on libuv, string "
+           "search, no JSON). Each run measures vreqd, the stack reference and the raw "
+           "reference back to back on a fresh kubesim each; ratios are per run.\n\n",
            CREATORS, b->ref_conc);
-    printf("| N | runs | vreqd req/s | reference req/s | vreqd / reference | vreqd p50 ms | "
-           "vreqd p99 ms | reference p50 ms | reference p99 ms | vreqd CPU µs/req | "
-           "reference CPU µs/req | vreqd RSS after, MiB |\n"
-           "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for (int k = 0; k < nsizes; k++) {
-        int nr = sizes[k] >= 100000 && runs > 3 ? 3 : runs;
-        struct tp v[MAX_RUNS], r[MAX_RUNS];
-        double col[10][MAX_RUNS];
-        for (int i = 0; i < nr; i++) {
-            if (tp_run(b, CTL_VREQD, sizes[k], &v[i]) < 0 ||
-                tp_run(b, CTL_REF, sizes[k], &r[i]) < 0)
-                return -1;
-            double row[] = {v[i].rps,    r[i].rps,    v[i].rps / r[i].rps, v[i].p50_ms,
-                            v[i].p99_ms, r[i].p50_ms, r[i].p99_ms,         v[i].cpu_us,
-                            r[i].cpu_us, v[i].rss_mib};
-            for (size_t j = 0; j < VR_ARRAY_SIZE(row); j++)
-                col[j][i] = row[j];
-        }
-        char c[10][96];
-        static const int prec[] = {0, 0, 2, 1, 1, 1, 1, 0, 0, 1};
-        for (int j = 0; j < 10; j++)
-            cell(c[j], sizeof(c[j]), col[j], nr, prec[j], j == 2 ? "×" : "");
-        printf("| %lu | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", sizes[k], nr,
-               c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]);
-        fflush(stdout);
-        t->tp_n = sizes[k];
-        t->ratio = summarize(col[2], nr).med;
-        t->rps = summarize(col[0], nr).med;
+    printf("| N | runs | vreqd req/s | stack reference req/s | raw reference req/s | "
+           "vreqd / stack | vreqd / raw |\n|---|---|---|---|---|---|---|\n");
+}
+
+/* One row of the throughput table from nr runs of every contender. */
+static void tp_row(unsigned long n, int nr, const struct tp (*r)[MAX_RUNS], struct targets *t)
+{
+    double col[5][MAX_RUNS];
+    char c[5][96];
+    for (int i = 0; i < nr; i++) {
+        col[0][i] = r[CTL_VREQD][i].rps;
+        col[1][i] = r[CTL_STACK][i].rps;
+        col[2][i] = r[CTL_RAW][i].rps;
+        col[3][i] = r[CTL_VREQD][i].rps / r[CTL_STACK][i].rps;
+        col[4][i] = r[CTL_VREQD][i].rps / r[CTL_RAW][i].rps;
     }
-    return 0;
+    for (int j = 0; j < 5; j++)
+        cell(c[j], sizeof(c[j]), col[j], nr, j < 3 ? 0 : 2, j < 3 ? "" : "×");
+    printf("| %lu | %d | %s | %s | %s | %s | %s |\n", n, nr, c[0], c[1], c[2], c[3], c[4]);
+    fflush(stdout);
+    t->tp_n = n;
+    t->rps = summarize(col[0], nr).med;
+    t->ratio = summarize(col[3], nr).med;
+    t->ratio_raw = summarize(col[4], nr).med;
+}
+
+/* The second table: latency, CPU and memory of every contender in the same runs. */
+static void tp_details(const unsigned long *sizes, int nsizes, const int *nr,
+                       const struct tp (*r)[NCTL][MAX_RUNS])
+{
+    printf("\nLatency, CPU and memory of the same runs (CPU: the controller process's user + "
+           "system time per request; VmRSS when the last request was seen Processed).\n\n"
+           "| N | client | p50 ms | p99 ms | CPU µs/req | VmRSS after, MiB |\n"
+           "|---|---|---|---|---|---|\n");
+    for (int k = 0; k < nsizes; k++) {
+        for (int w = 0; w < NCTL; w++) {
+            double col[4][MAX_RUNS];
+            char c[4][96];
+            for (int i = 0; i < nr[k]; i++) {
+                const struct tp *x = &r[k][w][i];
+                col[0][i] = x->p50_ms;
+                col[1][i] = x->p99_ms;
+                col[2][i] = x->cpu_us;
+                col[3][i] = x->rss_mib;
+            }
+            static const int prec[] = {1, 1, 0, 1};
+            for (int j = 0; j < 4; j++)
+                cell(c[j], sizeof(c[j]), col[j], nr[k], prec[j], "");
+            printf("| %lu | %s | %s | %s | %s | %s |\n", sizes[k], ctl_names[w], c[0], c[1], c[2],
+                   c[3]);
+        }
+    }
+    fflush(stdout);
+}
+
+static int phase_throughput(struct bench *b, const unsigned long *sizes, int nsizes, int runs,
+                            struct targets *t)
+{
+    struct tp(*r)[NCTL][MAX_RUNS] = vr_xcalloc((size_t)nsizes, sizeof(*r));
+    int nr[8] = {0}, rc = 0;
+    tp_intro(b);
+    for (int k = 0; k < nsizes && rc == 0; k++) {
+        nr[k] = sizes[k] >= 100000 && runs > 3 ? 3 : runs;
+        for (int i = 0; i < nr[k] && rc == 0; i++)
+            for (int w = 0; w < NCTL && rc == 0; w++)
+                rc = tp_run(b, (enum ctl)w, sizes[k], &r[k][w][i]);
+        if (rc == 0)
+            tp_row(sizes[k], nr[k], (const struct tp(*)[MAX_RUNS])r[k], t);
+    }
+    if (rc == 0)
+        tp_details(sizes, nsizes, nr, (const struct tp(*)[NCTL][MAX_RUNS])r);
+    vr_free(r);
+    return rc;
 }
 
 static int phase_idle(struct bench *b, int rounds, int per, struct targets *t)
@@ -1310,7 +1189,7 @@ static int phase_idle(struct bench *b, int rounds, int per, struct targets *t)
            "figures are the median of the rounds' percentiles.\n\n"
            "| client | p50 ms | p99 ms |\n|---|---|---|\n",
            rounds, per, IDLE_WARMUP);
-    for (int w = 0; w < 2; w++) {
+    for (int w = 0; w < NCTL; w++) {
         double p50[MAX_RUNS], p99[MAX_RUNS];
         char a[96], c[96];
         if (idle_run(b, (enum ctl)w, rounds, per, p50, p99) < 0)
@@ -1326,67 +1205,121 @@ static int phase_idle(struct bench *b, int rounds, int per, struct targets *t)
     return 0;
 }
 
-static int phase_memory(struct bench *b, const unsigned long *sizes, int nsizes, int runs,
-                        struct targets *t)
+static void mem_intro(int runs)
 {
     printf("\n### Memory and start-up\n\nvreqd with N Processed DownloadRequests preloaded in "
            "kubesim (expiring in 24 h, so each waits in the queue's timer heap), %d runs each. "
            "Start-up = spawn -> first `/readyz` 200 (polled every millisecond); memory read once "
-           "every request has been reconciled and the queue is empty (3 runs at 100k).\n\n"
+           "every request has been reconciled and the queue is empty (3 runs at 100k): VmRSS, "
+           "RssAnon and RssFile from /proc/PID/status, Pss from /proc/PID/smaps_rollup (shared "
+           "library pages divided among the processes mapping them, kubesim and this bench "
+           "among them). The floor is a process that links what vreqd links, calls "
+           "curl_global_init(CURL_GLOBAL_DEFAULT), creates and cleans up one easy handle and "
+           "waits: the memory any libcurl + OpenSSL client starts with.\n\n"
            "| N preloaded | start-up ms | vreqd CPU until ready, ms | VmRSS MiB | RssAnon MiB | "
-           "process_resident_memory_bytes MiB | cached DownloadRequests |\n"
-           "|---|---|---|---|---|---|---|\n",
+           "RssFile MiB | Pss MiB | process_resident_memory_bytes MiB | cached DownloadRequests "
+           "|\n|---|---|---|---|---|---|---|---|---|\n",
            runs);
-    double base = 0, base_anon = 0;
-    char per[2][256] = {"", ""};
-    for (int k = 0; k < nsizes; k++) {
-        struct mem m[MAX_RUNS];
-        double col[6][MAX_RUNS];
-        char c[6][96];
-        int nr = sizes[k] >= 100000 && runs > 3 ? 3 : runs; /* kubesim's paging is slow */
-        if (mem_run(b, sizes[k], nr, m) < 0)
+}
+
+/* The floor's row, right under vreqd's N = 0; its median VmRSS, or -1. */
+static double floor_row(struct bench *b, int runs)
+{
+    double col[4][MAX_RUNS];
+    char c[4][96];
+    for (int i = 0; i < runs; i++) {
+        struct rss m;
+        if (floor_one(b, &m) < 0)
             return -1;
-        for (int i = 0; i < nr; i++) {
-            double row[] = {m[i].start_ms, m[i].cpu_ms,     m[i].rss_mib,
-                            m[i].anon_mib, m[i].metric_mib, m[i].cached};
-            for (int j = 0; j < 6; j++)
-                col[j][i] = row[j];
-        }
-        static const int prec[] = {1, 0, 2, 2, 2, 0};
-        for (int j = 0; j < 6; j++)
-            cell(c[j], sizeof(c[j]), col[j], nr, prec[j], "");
-        printf("| %lu | %s | %s | %s | %s | %s | %s |\n", sizes[k], c[0], c[1], c[2], c[3], c[4],
-               c[5]);
-        fflush(stdout);
-        double rss = summarize(col[2], nr).med, anon = summarize(col[3], nr).med;
+        col[0][i] = m.vm;
+        col[1][i] = m.anon;
+        col[2][i] = m.file;
+        col[3][i] = m.pss;
+    }
+    for (int j = 0; j < 4; j++)
+        cell(c[j], sizeof(c[j]), col[j], runs, 2, "");
+    printf("| libcurl + libcrypto floor | | | %s | %s | %s | %s | | |\n", c[0], c[1], c[2], c[3]);
+    fflush(stdout);
+    return summarize(col[0], runs).med;
+}
+
+/* vreqd's row for N preloaded; its median VmRSS and RssAnon in rss, anon. */
+static int mem_row(struct bench *b, unsigned long n, int runs, struct targets *t, double *rss,
+                   double *anon)
+{
+    struct mem m[MAX_RUNS];
+    double col[8][MAX_RUNS];
+    char c[8][96];
+    int nr = n >= 100000 && runs > 3 ? 3 : runs; /* kubesim's paging is slow */
+    if (mem_run(b, n, nr, m) < 0)
+        return -1;
+    for (int i = 0; i < nr; i++) {
+        double row[] = {m[i].start_ms, m[i].cpu_ms,  m[i].rss.vm,     m[i].rss.anon,
+                        m[i].rss.file, m[i].rss.pss, m[i].metric_mib, m[i].cached};
+        for (int j = 0; j < 8; j++)
+            col[j][i] = row[j];
+    }
+    static const int prec[] = {1, 0, 2, 2, 2, 2, 2, 0};
+    for (int j = 0; j < 8; j++)
+        cell(c[j], sizeof(c[j]), col[j], nr, prec[j], "");
+    printf("| %lu | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, c[0], c[1], c[2], c[3], c[4],
+           c[5], c[6], c[7]);
+    fflush(stdout);
+    *rss = summarize(col[2], nr).med;
+    *anon = summarize(col[3], nr).med;
+    if (n == 10000) {
+        t->rss_10k = *rss;
+        t->start_10k = summarize(col[0], nr).med;
+    } else if (n == 100000) {
+        t->rss_100k = *rss;
+    }
+    return 0;
+}
+
+static int phase_memory(struct bench *b, const unsigned long *sizes, int nsizes, int runs,
+                        struct targets *t)
+{
+    double base = 0, base_anon = 0, floor = -1;
+    char per[8][320];
+    mem_intro(runs);
+    for (int k = 0; k < nsizes; k++) {
+        double rss, anon;
+        if (mem_row(b, sizes[k], runs, t, &rss, &anon) < 0)
+            return -1;
+        if (sizes[k] == 0 && (floor = floor_row(b, runs)) < 0)
+            return -1;
         if (sizes[k] == 0) {
             base = rss;
             base_anon = anon;
+            snprintf(per[k], sizeof(per[k]),
+                     "vreqd at N = 0: VmRSS(0) - floor = %.2f MiB (vreqd's own start-up state "
+                     "above a process that only initialised libcurl).\n",
+                     rss - floor);
         } else {
-            snprintf(per[k > 1], sizeof(per[0]),
+            snprintf(per[k], sizeof(per[k]),
                      "State per cached request at N = %lu: (VmRSS(N) - VmRSS(0)) / N = %.0f "
-                     "bytes; (RssAnon(N) - RssAnon(0)) / N = %.0f bytes.\n",
+                     "bytes; (RssAnon(N) - RssAnon(0)) / N = %.0f bytes; VmRSS(N) - floor = "
+                     "%.2f MiB.\n",
                      sizes[k], (rss - base) * 1048576.0 / (double)sizes[k],
-                     (anon - base_anon) * 1048576.0 / (double)sizes[k]);
-        }
-        if (sizes[k] == 10000) {
-            t->rss_10k = rss;
-            t->start_10k = summarize(col[0], nr).med;
-        } else if (sizes[k] == 100000) {
-            t->rss_100k = rss;
+                     (anon - base_anon) * 1048576.0 / (double)sizes[k], rss - floor);
         }
     }
-    printf("\n%s%s", per[0], per[1]);
+    t->floor = floor;
+    printf("\n");
+    for (int k = 0; k < nsizes; k++)
+        printf("%s", per[k]);
     return 0;
 }
 
 static void print_targets(const struct targets *t)
 {
     printf("\n### Targets\n\n| figure | target | measured (median) | |\n|---|---|---|---|\n");
-    char what[96];
+    char what[128];
     if (t->tp_n) {
-        snprintf(what, sizeof(what), "throughput vs reference, N = %lu", t->tp_n);
+        snprintf(what, sizeof(what), "throughput vs reference (stack), N = %lu", t->tp_n);
         verdict(what, t->ratio, 0.8, true, "×");
+        snprintf(what, sizeof(what), "throughput vs raw reference, N = %lu", t->tp_n);
+        context(what, t->ratio_raw, "×");
         snprintf(what, sizeof(what), "throughput, N = %lu", t->tp_n);
         verdict(what, t->rps, 5000, true, "req/s");
     }
@@ -1396,17 +1329,28 @@ static void print_targets(const struct targets *t)
     }
     if (t->rss_10k > 0) {
         verdict("VmRSS, 10k requests", t->rss_10k, 10, false, "MiB");
+        if (t->floor > 0) {
+            context("floor (a process that only loads and initialises libcurl)", t->floor, "MiB");
+            context("VmRSS above the floor, 10k requests", t->rss_10k - t->floor, "MiB");
+        }
         verdict("start-up to /readyz, 10k requests", t->start_10k, 100, false, "ms");
     }
     if (t->rss_100k > 0)
         verdict("VmRSS, 100k requests", t->rss_100k, 64, false, "MiB");
+    if (t->tp_n)
+        printf("\n\"Throughput vs reference\" compares vreqd with the stack reference, the "
+               "reference issue 8 defines: a minimal client on the same stack (libuv, libcurl "
+               "multi, cJSON) doing one merge PATCH per object at the same concurrency. The raw "
+               "reference, raw HTTP/1.1 without curl or JSON, is the floor below that stack; "
+               "its row is context and has no target.\n");
 }
 
 /* ---- main ---- */
 
 struct args {
-    bool smoke;
+    bool smoke, ref_libcurl;
     int runs, ref_port, ref_conc;
+    bool ref_stack; /* ref_port is for --ref-stack, not --ref-controller */
     unsigned long sizes[8];
     int nsizes;
     char only[64];
@@ -1435,7 +1379,10 @@ static int usage(void)
 {
     fprintf(stderr, "usage: bench_controller [--smoke] [--runs N] [--sizes N,N,..] "
                     "[--only tp,idle,mem] [--data DIR] [--kubesim PATH] [--vreqd PATH] "
-                    "[--ref-concurrency N]\n");
+                    "[--ref-concurrency N]\n"
+                    "       bench_controller --ref-controller PORT | --ref-stack PORT "
+                    "[--ref-concurrency N]\n"
+                    "       bench_controller --ref-libcurl\n");
     return 2;
 }
 
@@ -1447,6 +1394,10 @@ static int parse_args(int argc, char **argv, struct bench *b, struct args *a)
             a->smoke = true;
             continue;
         }
+        if (strcmp(o, "--ref-libcurl") == 0) {
+            a->ref_libcurl = true;
+            continue;
+        }
         if (!v)
             return usage();
         i++;
@@ -1455,8 +1406,11 @@ static int parse_args(int argc, char **argv, struct bench *b, struct args *a)
             continue;
         if (strcmp(o, "--sizes") == 0 && parse_sizes(v, a) == 0)
             continue;
-        if (strcmp(o, "--ref-controller") == 0 && (a->ref_port = (int)strtol(v, NULL, 10)) > 0)
+        if ((strcmp(o, "--ref-controller") == 0 || strcmp(o, "--ref-stack") == 0) &&
+            (a->ref_port = (int)strtol(v, NULL, 10)) > 0) {
+            a->ref_stack = strcmp(o, "--ref-stack") == 0;
             continue;
+        }
         if (strcmp(o, "--ref-concurrency") == 0 && (a->ref_conc = (int)strtol(v, NULL, 10)) >= 1 &&
             a->ref_conc <= REF_MAX_CONC)
             continue;
@@ -1526,6 +1480,8 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &b, &a);
     if (rc)
         return rc;
+    if (a.ref_libcurl) /* before anything else is set up: the floor is libcurl alone */
+        return ref_libcurl_main();
     if (a.smoke && a.nsizes == 3 && a.sizes[0] == 1000) {
         a.sizes[0] = 200;
         a.nsizes = 1;
@@ -1533,10 +1489,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     uv_loop_t loop;
     uv_loop_init(&loop);
-    b.loop = &loop;
+    b.hc = (struct hc_ctx){.loop = &loop, .name = "bench_controller"};
     uv_timer_init(&loop, &b.deadline);
     b.ref_conc = a.ref_conc ? a.ref_conc : VREQD_DLR_MAX_IN_FLIGHT;
-    if (a.ref_port) {
+    if (a.ref_port && a.ref_stack) {
+        rc = ref_stack_main(&loop, a.ref_port, b.ref_conc);
+    } else if (a.ref_port) {
         rc = ref_main(&b, a.ref_port, b.ref_conc);
     } else {
         const char *tmp = getenv("TMPDIR");

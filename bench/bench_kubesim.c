@@ -7,20 +7,21 @@
  *
  * kubesim runs as a separate process (the binary next to this one, or --kubesim PATH) so
  * server and client each get a core; the client is a bare libuv loop writing raw HTTP/1.1
- * so that it costs as little as possible. Every phase is run several times and the median
- * is printed with min and max. No assertion is made on any figure.
+ * (support/hclient.c) so that it costs as little as possible. Every phase is run several times and
+ * the median is printed with min and max. No assertion is made on any figure.
  */
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <uv.h>
 
 #include "core/common.h"
+#include "support/hclient.h"
 #include "vreq/buf.h"
 #include "vreq/mem.h"
 
@@ -38,75 +39,31 @@ enum op_kind {
 
 struct bench;
 
+/* One client connection: what it sends, and how far it has got. */
 struct conn {
-    uv_tcp_t tcp;
-    uv_connect_t connect;
+    struct hc_conn *hc;
     struct bench *b;
     enum op_kind op;
-    struct vr_buf in;
     unsigned long seq;
     unsigned long limit; /* stop sending when seq reaches it (0: never) */
-    bool closed;
 };
 
 struct bench {
-    uv_loop_t *loop;
+    struct hc_ctx hc;
     int port;
     int objects;
     unsigned duration_ms;
     bool running;
-    unsigned long done;       /* completed round trips in this phase */
-    unsigned long errors;     /* non-2xx answers */
-    unsigned long events;     /* watch events seen by all watchers */
-    unsigned long counter;    /* makes every PATCH a real change */
-    char rv[32];              /* resourceVersion to watch from */
-    int open_conns;
+    unsigned long done;    /* completed round trips in this phase */
+    unsigned long errors;  /* non-2xx answers */
+    unsigned long events;  /* watch events seen by all watchers */
+    unsigned long counter; /* makes every PATCH a real change */
+    char rv[32];           /* resourceVersion to watch from */
     int connected;
     uv_timer_t stop_timer;
-    struct conn *conns[MAX_CONNS + 16];
+    struct conn conns[MAX_CONNS + 16];
     int nconns;
 };
-
-static void on_close(uv_handle_t *h)
-{
-    struct conn *c = container_of((uv_tcp_t *)h, struct conn, tcp);
-    c->b->open_conns--;
-    vr_buf_cleanup(&c->in);
-    vr_free(c);
-}
-
-static void conn_close(struct conn *c)
-{
-    if (c->closed)
-        return;
-    c->closed = true;
-    uv_close((uv_handle_t *)&c->tcp, on_close);
-}
-
-struct wreq {
-    uv_write_t w;
-    char *data;
-};
-
-static void on_written(uv_write_t *w, int status)
-{
-    (void)status;
-    struct wreq *wr = container_of(w, struct wreq, w);
-    vr_free(wr->data);
-    vr_free(wr);
-}
-
-static void send_raw(struct conn *c, char *data)
-{
-    struct wreq *wr = vr_xmalloc(sizeof(*wr));
-    wr->data = data;
-    uv_buf_t buf = uv_buf_init(data, (unsigned)strlen(data));
-    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &buf, 1, on_written) != 0) {
-        vr_free(data);
-        vr_free(wr);
-        conn_close(c);
-    }
-}
 
 static void send_next(struct conn *c)
 {
@@ -114,7 +71,7 @@ static void send_next(struct conn *c)
     if (c->limit && c->seq >= c->limit)
         return;
     unsigned long i = c->seq++;
-    int obj = (int)((i * 7919u + (unsigned long)(uintptr_t)c / 64) % (unsigned long)b->objects);
+    int obj = (int)((i * 7919u + (unsigned long)(uintptr_t)c->hc / 64) % (unsigned long)b->objects);
     switch (c->op) {
     case OP_CREATE: {
         char body[256];
@@ -123,31 +80,32 @@ static void send_next(struct conn *c)
                          "\"metadata\":{\"name\":\"dr-%lu\"},\"spec\":{\"target\":{\"kind\":"
                          "\"BackupLog\",\"name\":\"b%lu\"}}}",
                          i, i);
-        send_raw(c, vr_xasprintf("POST " COLL " HTTP/1.1\r\nHost: b\r\nContent-Type: "
-                                 "application/json\r\nContent-Length: %d\r\n\r\n%s",
-                                 n, body));
+        hc_send_take(c->hc, vr_xasprintf("POST " COLL " HTTP/1.1\r\nHost: b\r\nContent-Type: "
+                                         "application/json\r\nContent-Length: %d\r\n\r\n%s",
+                                         n, body));
         break;
     }
     case OP_GET:
-        send_raw(c, vr_xasprintf("GET " COLL "/dr-%d HTTP/1.1\r\nHost: b\r\n\r\n", obj));
+        hc_send_take(c->hc, vr_xasprintf("GET " COLL "/dr-%d HTTP/1.1\r\nHost: b\r\n\r\n", obj));
         break;
     case OP_PATCH: {
         char body[160];
         int n = snprintf(body, sizeof(body),
                          "{\"status\":{\"phase\":\"Processed\",\"downloadURL\":\"http://s3/%lu\"}}",
                          ++b->counter);
-        send_raw(c, vr_xasprintf("PATCH " COLL "/dr-%d HTTP/1.1\r\nHost: b\r\nContent-Type: "
-                                 "application/merge-patch+json\r\nContent-Length: %d\r\n\r\n%s",
-                                 obj, n, body));
+        hc_send_take(c->hc,
+                     vr_xasprintf("PATCH " COLL "/dr-%d HTTP/1.1\r\nHost: b\r\nContent-Type: "
+                                  "application/merge-patch+json\r\nContent-Length: %d\r\n\r\n%s",
+                                  obj, n, body));
         break;
     }
     case OP_WATCH:
-        send_raw(c, vr_xasprintf("GET " COLL "?watch=true&resourceVersion=%s HTTP/1.1\r\n"
-                                 "Host: b\r\n\r\n",
-                                 b->rv));
+        hc_send_take(c->hc, vr_xasprintf("GET " COLL "?watch=true&resourceVersion=%s HTTP/1.1\r\n"
+                                         "Host: b\r\n\r\n",
+                                         b->rv));
         break;
     case OP_STATS:
-        send_raw(c, vr_xstrdup("GET /kubesim/stats HTTP/1.1\r\nHost: b\r\n\r\n"));
+        hc_send_take(c->hc, vr_xstrdup("GET /kubesim/stats HTTP/1.1\r\nHost: b\r\n\r\n"));
         break;
     }
 }
@@ -164,124 +122,61 @@ static void grab_rv(struct bench *b, const char *body, size_t n)
                  p + sizeof(key) - 1);
 }
 
-/* Content-Length of the header block [p, end), 0 when absent. */
-static size_t content_length(const char *p, const char *end)
+/* A response is complete: count it and send the next request. */
+static void on_done(struct hc_conn *hc, int code)
 {
-    static const char name[] = "\r\ncontent-length:";
-    const size_t n = sizeof(name) - 1;
-    for (; p + n <= end; p++) {
-        if (strncasecmp(p, name, n) == 0)
-            return (size_t)strtoul(p + n, NULL, 10);
-    }
-    return 0;
-}
-
-/* Parses complete responses off the front of c->in; returns how many were complete. */
-static int take_responses(struct conn *c)
-{
-    int got = 0;
-    for (;;) {
-        char *hdr_end = c->in.len ? strstr(c->in.p, "\r\n\r\n") : NULL;
-        if (!hdr_end)
-            return got;
-        size_t hlen = (size_t)(hdr_end - c->in.p) + 4;
-        int code = c->in.len > 12 ? (int)strtol(c->in.p + 9, NULL, 10) : 0;
-        size_t blen = content_length(c->in.p, hdr_end);
-        if (c->in.len < hlen + blen)
-            return got;
-        if (code < 200 || code > 299)
-            c->b->errors++;
-        if (c->op == OP_STATS)
-            grab_rv(c->b, c->in.p + hlen, blen);
-        vr_buf_consume(&c->in, hlen + blen);
-        got++;
-    }
-}
-
-/* Counts watch events in newly received bytes; the pattern may straddle reads, so the
- * last few bytes are kept. */
-static void count_events(struct conn *c)
-{
-    static const char pat[] = "{\"type\":\"";
-    const size_t plen = sizeof(pat) - 1;
-    const char *p = c->in.p;
-    while ((p = strstr(p, pat)) != NULL) {
-        c->b->events++;
-        p += plen;
-    }
-    if (c->in.len > plen)
-        vr_buf_consume(&c->in, c->in.len - plen);
-}
-
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)h;
-    (void)suggested;
-    static char slab[65536];
-    *buf = uv_buf_init(slab, sizeof(slab));
-}
-
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    struct conn *c = container_of((uv_tcp_t *)s, struct conn, tcp);
-    if (n < 0) {
-        conn_close(c);
-        return;
-    }
-    if (vr_buf_append(&c->in, buf->base, (size_t)n) < 0) {
-        conn_close(c);
-        return;
-    }
-    if (c->op == OP_WATCH) {
-        count_events(c);
-        return;
-    }
-    int got = take_responses(c);
-    if (got == 0)
-        return;
-    c->b->done += (unsigned long)got;
+    struct conn *c = hc->arg;
+    if (code < 200 || code > 299)
+        c->b->errors++;
+    if (c->op == OP_STATS)
+        grab_rv(c->b, hc->body.p ? hc->body.p : "", hc->body.len);
+    c->b->done++;
     if (c->b->running)
         send_next(c);
 }
 
-static void on_connect(uv_connect_t *req, int status)
+/* Counts watch events: each is one line of the watch body. */
+static void count_events(struct hc_conn *hc, const char *p, size_t n)
 {
-    struct conn *c = container_of(req, struct conn, connect);
+    struct conn *c = hc->arg;
+    const char *end = p + n;
+    while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        c->b->events++;
+        p++;
+    }
+}
+
+static void on_connect(struct hc_conn *hc, int status)
+{
+    struct conn *c = hc->arg;
     if (status < 0) {
         fprintf(stderr, "connect: %s\n", uv_strerror(status));
-        conn_close(c);
         return;
     }
     c->b->connected++;
-    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
     if (c->b->running)
         send_next(c);
 }
 
 static struct conn *conn_open(struct bench *b, enum op_kind op, unsigned long seq)
 {
-    struct conn *c = vr_xcalloc(1, sizeof(*c));
-    c->b = b;
-    c->op = op;
-    c->seq = seq;
-    vr_buf_init(&c->in, 64 * 1024 * 1024);
-    uv_tcp_init(b->loop, &c->tcp);
-    uv_tcp_nodelay(&c->tcp, 1);
-    struct sockaddr_in addr;
-    uv_ip4_addr("127.0.0.1", b->port, &addr);
-    uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&addr, on_connect);
-    b->open_conns++;
-    b->conns[b->nconns++] = c;
+    struct conn *c = &b->conns[b->nconns++];
+    *c = (struct conn){.b = b, .op = op, .seq = seq};
+    c->hc = hc_open(&b->hc, b->port);
+    c->hc->arg = c;
+    c->hc->connect_cb = on_connect;
+    c->hc->done_cb = on_done;
+    if (op == OP_WATCH)
+        c->hc->data_cb = count_events;
     return c;
 }
 
 static void close_all(struct bench *b)
 {
     for (int i = 0; i < b->nconns; i++)
-        conn_close(b->conns[i]);
+        hc_release(b->conns[i].hc);
     b->nconns = 0;
-    while (b->open_conns > 0)
-        uv_run(b->loop, UV_RUN_ONCE);
+    hc_wait_closed(&b->hc);
 }
 
 static void on_stop(uv_timer_t *t)
@@ -296,13 +191,13 @@ static void run_for(struct bench *b, unsigned ms)
     b->running = true;
     uv_timer_start(&b->stop_timer, on_stop, ms, 0);
     while (b->running)
-        uv_run(b->loop, UV_RUN_ONCE);
+        uv_run(b->hc.loop, UV_RUN_ONCE);
 }
 
 static void wait_connected(struct bench *b, int n)
 {
-    while (b->connected < n && b->open_conns > 0)
-        uv_run(b->loop, UV_RUN_ONCE);
+    while (b->connected < n && b->hc.open_conns > 0)
+        uv_run(b->hc.loop, UV_RUN_ONCE);
 }
 
 /* One timed round-trip phase; returns requests per second. */
@@ -317,7 +212,7 @@ static double rt_phase(struct bench *b, enum op_kind op, int conc)
     uint64_t t0 = uv_hrtime();
     b->running = true;
     for (int i = 0; i < b->nconns; i++)
-        send_next(b->conns[i]);
+        send_next(&b->conns[i]);
     run_for(b, b->duration_ms);
     double secs = (double)(uv_hrtime() - t0) / 1e9;
     unsigned long done = b->done;
@@ -333,8 +228,8 @@ static void fetch_rv(struct bench *b)
     b->connected = 0;
     b->running = true;
     conn_open(b, OP_STATS, 0);
-    while (b->done == 0 && b->open_conns > 0)
-        uv_run(b->loop, UV_RUN_ONCE);
+    while (b->done == 0 && b->hc.open_conns > 0)
+        uv_run(b->hc.loop, UV_RUN_ONCE);
     b->running = false;
     close_all(b);
     if (!b->rv[0])
@@ -352,7 +247,7 @@ static double watch_phase(struct bench *b, int watchers, double *writes_per_s)
     wait_connected(b, watchers);
     b->running = true;
     for (int i = 0; i < watchers; i++)
-        send_next(b->conns[i]);
+        send_next(&b->conns[i]);
     /* Let every watch get established before counting. */
     run_for(b, 200);
     b->events = 0;
@@ -364,7 +259,7 @@ static double watch_phase(struct bench *b, int watchers, double *writes_per_s)
     uint64_t t0 = uv_hrtime();
     b->running = true;
     for (int i = first_writer; i < b->nconns; i++)
-        send_next(b->conns[i]);
+        send_next(&b->conns[i]);
     run_for(b, b->duration_ms);
     double secs = (double)(uv_hrtime() - t0) / 1e9;
     double ev = (double)b->events / secs;
@@ -476,8 +371,8 @@ static void seed(struct bench *b)
     int per = b->objects / 8;
     for (int i = 0; i < 8; i++)
         conn_open(b, OP_CREATE, (unsigned long)(i * per))->limit = (unsigned long)((i + 1) * per);
-    while (b->done < (unsigned long)(per * 8) && b->open_conns > 0)
-        uv_run(b->loop, UV_RUN_ONCE);
+    while (b->done < (unsigned long)(per * 8) && b->hc.open_conns > 0)
+        uv_run(b->hc.loop, UV_RUN_ONCE);
     b->running = false;
     close_all(b);
     b->objects = per * 8;
@@ -486,8 +381,7 @@ static void seed(struct bench *b)
 static void report(const char *what, int conc, double *v, int runs, const char *unit)
 {
     struct stat3 s = summarize(v, runs);
-    printf("%-24s c=%-4d %10.0f %s  (min %.0f, max %.0f)\n", what, conc, s.med, unit, s.min,
-           s.max);
+    printf("%-24s c=%-4d %10.0f %s  (min %.0f, max %.0f)\n", what, conc, s.med, unit, s.min, s.max);
 }
 
 static void find_kubesim(const char *argv0, char *out, size_t cap)
@@ -520,7 +414,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_kubesim: kubesim did not start (%s)\n", kubesim);
         return 1;
     }
-    struct bench b = {.loop = &loop, .port = srv.port, .objects = smoke ? 64 : 1000,
+    struct bench b = {.hc = {.loop = &loop, .name = "bench_kubesim"},
+                      .port = srv.port,
+                      .objects = smoke ? 64 : 1000,
                       .duration_ms = smoke ? 200 : 2000};
     uv_timer_init(&loop, &b.stop_timer);
     seed(&b);
