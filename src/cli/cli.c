@@ -15,6 +15,7 @@
 
 #include "cli/fetch_int.h"
 #include "core/common.h"
+#include "core/timefmt.h"
 #include "kube/kubeconfig.h"
 #include "vreq/buf.h"
 #include "vreq/err.h"
@@ -359,58 +360,17 @@ out_ok:
 
 /* ----- Durations and sizes ----- */
 
-static int duration_unit(const char **s, uint64_t *num, uint64_t *den)
-{
-    static const struct {
-        const char *u;
-        uint64_t num, den; /* milliseconds per unit = num / den */
-    } units[] = {{"ms", 1, 1}, {"us", 1, 1000}, {"ns", 1, 1000000}, {"h", 3600000, 1},
-                 {"m", 60000, 1}, {"s", 1000, 1}};
-    for (size_t i = 0; i < VR_ARRAY_SIZE(units); i++) {
-        size_t n = strlen(units[i].u);
-        if (strncmp(*s, units[i].u, n) == 0) {
-            *s += n;
-            *num = units[i].num;
-            *den = units[i].den;
-            return 0;
-        }
-    }
-    return VR_EPARSE;
-}
-
 int vr_cli_parse_duration_ms(const char *s, unsigned *out_ms)
 {
-    if (s == NULL || *s == '\0')
+    int64_t ns;
+    if (!s || *s == '-' || *s == '+') /* Go takes a sign; a timeout has none */
         return VR_EPARSE;
-    if (strcmp(s, "0") == 0) {
-        *out_ms = 0;
-        return 0;
-    }
-    uint64_t total = 0; /* in milliseconds * 1e6 to keep fractions of ns units exact */
-    while (*s) {
-        uint64_t ip = 0, fp = 0, fscale = 1;
-        const char *start = s;
-        for (; *s >= '0' && *s <= '9'; s++) {
-            if (ip > UINT32_MAX)
-                return VR_ETOOBIG;
-            ip = ip * 10 + (uint64_t)(*s - '0');
-        }
-        if (*s == '.')
-            for (s++; *s >= '0' && *s <= '9'; s++)
-                if (fscale < 1000000) {
-                    fp = fp * 10 + (uint64_t)(*s - '0');
-                    fscale *= 10;
-                }
-        if (s == start || (s == start + 1 && *start == '.'))
-            return VR_EPARSE;
-        uint64_t num, den;
-        if (duration_unit(&s, &num, &den) < 0)
-            return VR_EPARSE;
-        total += (ip * num * 1000000 + fp * num * 1000000 / fscale) / den;
-        if (total / 1000000 > UINT_MAX)
-            return VR_ETOOBIG;
-    }
-    *out_ms = (unsigned)(total / 1000000);
+    int rc = vr_time_parse_duration(s, &ns);
+    if (rc < 0)
+        return rc;
+    if ((uint64_t)ns / 1000000 > UINT_MAX)
+        return VR_ETOOBIG;
+    *out_ms = (unsigned)(ns / 1000000);
     return 0;
 }
 

@@ -132,8 +132,9 @@ int vr_cli_parse_args(int argc, char **argv, const struct vr_cli_cmd *cmds, size
                       struct vr_cli_args *args, const struct vr_cli_cmd **cmd, char *err,
                       size_t errlen);
 
-/* Parses a Go-style duration ("30s", "1m30s", "500ms", "2h"; a bare "0" is 0) into
- * milliseconds. 0, VR_EPARSE or VR_ETOOBIG (over UINT_MAX ms). */
+/* Parses a Go duration without a sign ("30s", "1m30s", "500ms", "1.5h"; a bare "0" is 0;
+ * vr_time_parse_duration, core/timefmt.h) into milliseconds, truncated. 0, VR_EPARSE or
+ * VR_ETOOBIG (over UINT_MAX ms). */
 int vr_cli_parse_duration_ms(const char *s, unsigned *out_ms);
 /* Parses a size ("1073741824", "512M", "1GiB", "64k"). 0, VR_EPARSE or VR_ETOOBIG. */
 int vr_cli_parse_size(const char *s, uint64_t *out);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/gofmt.h"
+#include "core/timefmt.h"
 #include "vreq/err.h"
 
 static const char *const dkind_targets[VR_DK_COUNT] = {
@@ -167,7 +168,8 @@ bool vr__jtime(const cJSON *o, const char *path, char *out, size_t outlen)
     out[0] = '\0';
     if (!s || *s == '\0')
         return false;
-    if (vr_go_parse_rfc3339(s, &t) < 0) {
+    if (vr_time_parse_rfc3339(s, strlen(s), VR_RFC3339_EMPTY_FRAC | VR_RFC3339_ANY_OFFSET, &t,
+                              NULL) < 0) {
         snprintf(out, outlen, "%s", s);
         return false;
     }
@@ -179,7 +181,7 @@ void vr__jduration(const cJSON *o, const char *path, char *out, size_t outlen)
 {
     const char *s = vr__jstr(o, path, NULL);
     int64_t ns = 0;
-    if (s && vr_go_parse_duration(s, &ns) < 0) {
+    if (s && vr_time_parse_duration(s, &ns) < 0) {
         snprintf(out, outlen, "%s", s);
         return;
     }

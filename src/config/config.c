@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 #include "core/common.h"
+#include "core/timefmt.h"
 #include "vreq/err.h"
 #include "vreq/str.h"
 
@@ -67,7 +68,7 @@ static int duration_in(const struct cmd *c, const char *v, uint64_t min_ms, uint
 /* A TTL: whole seconds (X-Amz-Expires and expiration are in seconds), 1 s to 7 days. */
 static int set_ttl(const struct cmd *c, void *field, const char *v, char *err, size_t errlen)
 {
-    uint64_t ms;
+    uint64_t ms = 0; /* gcc -O2 cannot tell that bad() returns < 0 */
     int rc = duration_in(c, v, 1000, &ms, err, errlen);
     if (rc < 0)
         return rc;
@@ -80,7 +81,7 @@ static int set_ttl(const struct cmd *c, void *field, const char *v, char *err, s
 /* A period: 0 turns it off, otherwise at least 1 s. */
 static int set_period(const struct cmd *c, void *field, const char *v, char *err, size_t errlen)
 {
-    uint64_t ms;
+    uint64_t ms = 0; /* as in set_ttl */
     if (vr_config_parse_duration(v, &ms) == 0 && ms == 0) {
         *(uint64_t *)field = 0;
         return 0;
@@ -282,83 +283,14 @@ void vr_config_finish(struct vr_config *cfg, char *ns_file_text)
 
 /* ---- Go durations ---- */
 
-struct unit {
-    const char *name;
-    uint64_t ns;
-};
-
-static const struct unit units[] = {
-    {"ns", 1},
-    {"us", 1000},
-    {"\xc2\xb5s", 1000}, /* U+00B5 micro sign */
-    {"\xce\xbcs", 1000}, /* U+03BC Greek mu */
-    {"ms", 1000000},
-    {"s", 1000000000ull},
-    {"m", 60ull * 1000000000ull},
-    {"h", 3600ull * 1000000000ull},
-};
-
-static const struct unit *parse_unit(const char **p)
-{
-    size_t n = 0;
-    while ((*p)[n] && !((*p)[n] >= '0' && (*p)[n] <= '9') && (*p)[n] != '.')
-        n++;
-    for (size_t i = 0; i < VR_ARRAY_SIZE(units); i++) {
-        if (strlen(units[i].name) == n && !strncmp(*p, units[i].name, n)) {
-            *p += n;
-            return &units[i];
-        }
-    }
-    return NULL;
-}
-
-/* One "<digits>[.<digits>]<unit>" term, added to *total_ns. */
-static int parse_term(const char **p, uint64_t *total_ns)
-{
-    uint64_t whole = 0, frac = 0, scale = 1;
-    bool digits = false;
-    for (; **p >= '0' && **p <= '9'; (*p)++, digits = true) {
-        if (whole > (UINT64_MAX - 9) / 10)
-            return VR_ETOOBIG;
-        whole = whole * 10 + (uint64_t)(**p - '0');
-    }
-    if (**p == '.') {
-        for ((*p)++; **p >= '0' && **p <= '9'; (*p)++, digits = true) {
-            if (scale < 1000000000000000000ull) { /* extra digits cannot matter */
-                frac = frac * 10 + (uint64_t)(**p - '0');
-                scale *= 10;
-            }
-        }
-    }
-    if (!digits)
-        return VR_EINVAL;
-    const struct unit *u = parse_unit(p);
-    if (!u)
-        return VR_EINVAL;
-    if (whole > (uint64_t)INT64_MAX / u->ns)
-        return VR_ETOOBIG;
-    uint64_t ns = whole * u->ns + (uint64_t)((double)frac / (double)scale * (double)u->ns);
-    if (ns > (uint64_t)INT64_MAX - *total_ns)
-        return VR_ETOOBIG;
-    *total_ns += ns;
-    return 0;
-}
-
 int vr_config_parse_duration(const char *s, uint64_t *out_ms)
 {
-    if (!s || !*s)
+    int64_t ns;
+    if (!s || *s == '-' || *s == '+') /* Go takes a sign; a configured duration never has one */
         return VR_EINVAL;
-    if (!strcmp(s, "0")) {
-        *out_ms = 0;
-        return 0;
-    }
-    uint64_t ns = 0;
-    const char *p = s;
-    while (*p) {
-        int rc = parse_term(&p, &ns);
-        if (rc < 0)
-            return rc;
-    }
-    *out_ms = ns / 1000000;
+    int rc = vr_time_parse_duration(s, &ns);
+    if (rc < 0)
+        return rc == VR_ETOOBIG ? rc : VR_EINVAL;
+    *out_ms = (uint64_t)ns / 1000000;
     return 0;
 }

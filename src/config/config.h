@@ -63,8 +63,9 @@ void vr_config_finish(struct vr_config *cfg, char *ns_file_text);
 
 /*
  * Parses a Go time.ParseDuration string ("300ms", "1.5h", "1m30s", "0"; units ns us µs
- * ms s m h; no sign) into milliseconds, truncating below 1 ms. 0, or VR_EINVAL (syntax,
- * missing unit, unknown unit) or VR_ETOOBIG (over Go's limit, 2^63-1 ns, about 292 years).
+ * ms s m h; no sign) into milliseconds, truncating below 1 ms: vr_time_parse_duration
+ * (core/timefmt.h) without the sign. 0, or VR_EINVAL (syntax, missing unit, unknown unit,
+ * a sign) or VR_ETOOBIG (over Go's limit, 2^63-1 ns, about 292 years).
  */
 int vr_config_parse_duration(const char *s, uint64_t *out_ms);
 

@@ -5,6 +5,7 @@
 
 #include "controller/lease.h"
 #include "core/common.h"
+#include "core/timefmt.h"
 #include "vreq/err.h"
 
 const char *vr_lease_action_name(enum vr_lease_action a)
@@ -91,118 +92,19 @@ void vr_lease_release_record(const struct vr_lease_record *cur, int64_t now_us,
 
 /* ---- MicroTime ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 void vr_lease_format_time(int64_t us, char *out, size_t cap)
 {
-    int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-    int64_t frac = us - secs * 1000000;
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int64_t sod = secs - days * 86400;
-    int64_t y, m, d;
-    civil_from_days(days, &y, &m, &d);
-    snprintf(out, cap, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ", (long long)y,
-             (long long)m, (long long)d, (long long)(sod / 3600), (long long)(sod / 60 % 60),
-             (long long)(sod % 60), (long long)frac);
-}
-
-/* n decimal digits at *p into *out; advances *p. */
-static bool digits(const char **p, int n, int64_t *out)
-{
-    int64_t v = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9')
-            return false;
-        v = v * 10 + (c - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
-static bool expect(const char **p, char c)
-{
-    if (**p != c)
-        return false;
-    (*p)++;
-    return true;
-}
-
-/* ".ffffff" (any number of digits, truncated to microseconds). */
-static bool fraction(const char **p, int64_t *us)
-{
-    *us = 0;
-    if (**p != '.')
-        return true;
-    (*p)++;
-    int n = 0;
-    for (; (*p)[0] >= '0' && (*p)[0] <= '9'; (*p)++, n++) {
-        if (n < 6)
-            *us = *us * 10 + ((*p)[0] - '0');
-    }
-    for (int i = n; i < 6; i++)
-        *us *= 10;
-    return n > 0;
-}
-
-/* "Z", or "+hh:mm" / "-hh:mm" as seconds east of UTC. */
-static bool zone(const char **p, int64_t *off_s)
-{
-    *off_s = 0;
-    if (**p == 'Z' || **p == 'z') {
-        (*p)++;
-        return true;
-    }
-    int sign = **p == '+' ? 1 : **p == '-' ? -1 : 0;
-    int64_t hh, mm;
-    if (!sign)
-        return false;
-    (*p)++;
-    if (!digits(p, 2, &hh) || !expect(p, ':') || !digits(p, 2, &mm) || hh > 23 || mm > 59)
-        return false;
-    *off_s = sign * (hh * 3600 + mm * 60);
-    return true;
+    vr_time_format_rfc3339_us(us, out, cap);
 }
 
 int vr_lease_parse_time(const char *s, int64_t *out)
 {
-    const char *p = s;
-    int64_t y, mo, d, h, mi, se, us, off;
-    if (!s || !digits(&p, 4, &y) || !expect(&p, '-') || !digits(&p, 2, &mo) ||
-        !expect(&p, '-') || !digits(&p, 2, &d) || (*p != 'T' && *p != 't'))
-        return VR_EPARSE;
-    p++;
-    if (!digits(&p, 2, &h) || !expect(&p, ':') || !digits(&p, 2, &mi) || !expect(&p, ':') ||
-        !digits(&p, 2, &se) || !fraction(&p, &us) || !zone(&p, &off) || *p != '\0')
-        return VR_EPARSE;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-        return VR_EPARSE;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
-    *out = secs * 1000000 + us;
-    return 0;
+    int64_t secs;
+    int32_t us;
+    int rc = vr_time_parse_rfc3339(s, s ? strlen(s) : 0, 0, &secs, &us);
+    if (rc == 0)
+        *out = secs * 1000000 + us;
+    return rc;
 }
 
 /* ---- JSON ---- */

@@ -93,8 +93,9 @@ void vr_lease_release_record(const struct vr_lease_record *cur, int64_t now_us,
                              struct vr_lease_record *out);
 
 /* MicroTime: formats us as "2026-01-02T03:04:05.123456Z" (out needs 28 bytes), and parses
- * RFC 3339 ("Z" or a +hh:mm offset, 0 to 9 fractional digits, truncated to microseconds).
- * Parse: 0 with *out written, or VR_EPARSE. */
+ * RFC 3339 ("Z" or a +hh:mm offset, no fraction or one of 1 or more digits, truncated to
+ * microseconds): vr_time_format_rfc3339_us and vr_time_parse_rfc3339 without flags
+ * (core/timefmt.h). Parse: 0 with *out written, or VR_EPARSE (also for s NULL). */
 void vr_lease_format_time(int64_t us, char *out, size_t cap);
 int vr_lease_parse_time(const char *s, int64_t *out);
 

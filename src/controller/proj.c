@@ -1,10 +1,10 @@
-#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "controller/proj.h"
 #include "core/common.h"
+#include "core/timefmt.h"
 #include "vreq/err.h"
 #include "vreq/mem.h"
 
@@ -35,74 +35,14 @@ static bool str_eq(const char *a, const char *b)
 
 /* ---- time ---- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static bool digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
 int vr_rfc3339_parse(const char *s, int64_t *out)
 {
-    int y, mo, d, h, mi, se, oh = 0, om = 0;
-    if (!s || strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !digits(s + 17, 2, &se))
-        return VR_EPARSE;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-        return VR_EPARSE;
-    const char *p = s + 19;
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            ;
-    }
-    int sign = 0;
-    if ((*p == 'Z' || *p == 'z') && !p[1]) {
-        sign = 0;
-    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && digits(p + 1, 2, &oh) &&
-               p[3] == ':' && digits(p + 4, 2, &om) && oh < 24 && om < 60) {
-        sign = *p == '+' ? 1 : -1;
-    } else {
-        return VR_EPARSE;
-    }
-    int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se;
-    *out = t - sign * (oh * 3600 + om * 60);
-    return 0;
+    return vr_time_parse_rfc3339(s, s ? strlen(s) : 0, VR_RFC3339_EMPTY_FRAC, out, NULL);
 }
 
 void vr_rfc3339_format(int64_t t, char *out, size_t cap)
 {
-    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-    int64_t secs = t - days * 86400;
-    /* civil_from_days (Howard Hinnant's algorithm). */
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-    snprintf(out, cap, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y, m, d,
-             (unsigned)(secs / 3600), (unsigned)(secs % 3600 / 60), (unsigned)(secs % 60));
+    vr_time_format_rfc3339(t, out, cap);
 }
 
 /* ---- base64 ---- */

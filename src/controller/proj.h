@@ -73,10 +73,12 @@ extern const struct vr_kcache_projector vr_proj_secret;
 const struct vr_secret_entry *vr_secret_find(const struct vr_secret_obj *s, const char *key);
 
 /* Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)" into Unix seconds
- * (fraction dropped). 0 or VR_EPARSE. */
+ * (fraction dropped; a '.' without digits accepted): vr_time_parse_rfc3339 with
+ * VR_RFC3339_EMPTY_FRAC (core/timefmt.h). 0 or VR_EPARSE (also for s NULL). */
 int vr_rfc3339_parse(const char *s, int64_t *out);
 
-/* Formats Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" into out (at least 21 bytes). */
+/* Formats Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" into out (at least 21 bytes):
+ * vr_time_format_rfc3339. */
 void vr_rfc3339_format(int64_t t, char *out, size_t cap);
 
 /* Strict base64 decoding (padding optional, no whitespace) into a new NUL-terminated buffer.

@@ -5,72 +5,15 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/timefmt.h"
 #include "store/cred_parse.h"
 #include "vreq/err.h"
 #include "vreq/mem.h"
 
-static int digits(const char *p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return VR_EPARSE;
-        v = v * 10 + (p[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), after Howard Hinnant's algorithm. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* The zone suffix after the seconds: fraction, then Z or +HH:MM / -HH:MM. */
-static int parse_zone(struct vr_str s, int64_t *off)
-{
-    size_t i = 0;
-    if (i < s.n && s.p[i] == '.') {
-        i++;
-        while (i < s.n && s.p[i] >= '0' && s.p[i] <= '9')
-            i++;
-    }
-    if (i + 1 == s.n && (s.p[i] == 'Z' || s.p[i] == 'z')) {
-        *off = 0;
-        return 0;
-    }
-    int hh, mm;
-    if (i + 6 != s.n || (s.p[i] != '+' && s.p[i] != '-') || s.p[i + 3] != ':' ||
-        digits(s.p + i + 1, 2, &hh) || digits(s.p + i + 4, 2, &mm) || hh > 23 || mm > 59)
-        return VR_EPARSE;
-    *off = (s.p[i] == '-' ? -1 : 1) * (int64_t)(hh * 3600 + mm * 60);
-    return 0;
-}
-
 int vr__cred_parse_time(struct vr_str s, int64_t *out)
 {
     s = vr_str_trim(s);
-    int y, mo, d, h, mi, se;
-    const char *p = s.p;
-    if (s.n < 20 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't') ||
-        p[13] != ':' || p[16] != ':')
-        return VR_EPARSE;
-    if (digits(p, 4, &y) || digits(p + 5, 2, &mo) || digits(p + 8, 2, &d) ||
-        digits(p + 11, 2, &h) || digits(p + 14, 2, &mi) || digits(p + 17, 2, &se))
-        return VR_EPARSE;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-        return VR_EPARSE;
-    int64_t off;
-    if (parse_zone(vr_str_make(p + 19, s.n - 19), &off) < 0)
-        return VR_EPARSE;
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
-    return 0;
+    return vr_time_parse_rfc3339(s.p, s.n, VR_RFC3339_EMPTY_FRAC, out, NULL);
 }
 
 static int form_value(struct vr_buf *b, struct vr_str v)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/timefmt.h"
 #include "store/crypto.h"
 #include "store/s3.h"
 #include "vreq/err.h"
@@ -143,19 +144,16 @@ static void put_digits(char *out, unsigned v, int width)
 }
 
 /* yyyymmddTHHMMSSZ for a Unix time in 1970..9999 (checked by check_request), from the day
- * count by the civil-from-days algorithm (H. Hinnant, "chrono-Compatible Low-Level Date
- * Algorithms"): gmtime_r plus strftime cost more than the rest of the string building. */
+ * count by core's civil-from-days: gmtime_r plus strftime cost more than the rest of the
+ * string building. */
 static void format_time(struct work *w)
 {
-    int64_t t = w->req->now_s, days = t / 86400, secs = t % 86400;
-    int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    int64_t day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
-    int64_t year = yoe + era * 400 + (month <= 2);
+    int64_t t = w->req->now_s, secs = t % 86400, year;
+    unsigned month, day;
+    vr_time_civil_from_days(t / 86400, &year, &month, &day);
     put_digits(w->amz_date, (unsigned)year, 4);
-    put_digits(w->amz_date + 4, (unsigned)month, 2);
-    put_digits(w->amz_date + 6, (unsigned)day, 2);
+    put_digits(w->amz_date + 4, month, 2);
+    put_digits(w->amz_date + 6, day, 2);
     w->amz_date[8] = 'T';
     put_digits(w->amz_date + 9, (unsigned)(secs / 3600), 2);
     put_digits(w->amz_date + 11, (unsigned)(secs / 60 % 60), 2);

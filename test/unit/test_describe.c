@@ -13,6 +13,7 @@
 #include "cli/describe.h"
 #include "cli/gofmt.h"
 #include "cli/tabw.h"
+#include "core/timefmt.h"
 #include "testutil.h"
 #include "vreq/mem.h"
 
@@ -142,7 +143,7 @@ static void check_duration(const char *in, const char *want)
 {
     int64_t ns;
     char out[40];
-    assert_int_equal(vr_go_parse_duration(in, &ns), 0);
+    assert_int_equal(vr_time_parse_duration(in, &ns), 0);
     vr_go_format_duration(ns, out, sizeof(out));
     assert_string_equal(out, want);
 }
@@ -158,9 +159,9 @@ static void test_go_durations(void **state)
     check_duration("0", "0s");
     check_duration("2us", "2\xc2\xb5s");
     check_duration("-90s", "-1m30s");
-    assert_int_not_equal(vr_go_parse_duration("10", &ns), 0);
-    assert_int_not_equal(vr_go_parse_duration("5x", &ns), 0);
-    assert_int_not_equal(vr_go_parse_duration("", &ns), 0);
+    assert_int_not_equal(vr_time_parse_duration("10", &ns), 0);
+    assert_int_not_equal(vr_time_parse_duration("5x", &ns), 0);
+    assert_int_not_equal(vr_time_parse_duration("", &ns), 0);
 }
 
 int main(void)
