@@ -18,110 +18,6 @@
 
 #define WAIT_MS 5000
 
-/* ---- client side ---- */
-
-struct client {
-    uv_tcp_t tcp;
-    uv_connect_t creq;
-    int connected;
-    int eof;
-    int closed;
-    struct vr_buf in;
-};
-
-static void cl_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    static char rbuf[64 * 1024];
-    (void)h;
-    (void)hint;
-    *buf = uv_buf_init(rbuf, sizeof(rbuf));
-}
-
-static void cl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    struct client *cl = container_of((uv_tcp_t *)s, struct client, tcp);
-    if (n < 0) {
-        cl->eof = 1;
-        uv_read_stop(s);
-        return;
-    }
-    assert_int_equal(vr_buf_append(&cl->in, buf->base, (size_t)n), 0);
-}
-
-static void cl_connected(uv_connect_t *req, int status)
-{
-    struct client *cl = container_of(req, struct client, creq);
-    cl->connected = status == 0 ? 1 : status;
-    if (status == 0)
-        uv_read_start((uv_stream_t *)&cl->tcp, cl_alloc, cl_read);
-}
-
-static int is_connected(void *arg)
-{
-    return ((struct client *)arg)->connected != 0;
-}
-
-static void cl_open(uv_loop_t *loop, int port, struct client *cl)
-{
-    memset(cl, 0, sizeof(*cl));
-    vr_buf_init(&cl->in, (size_t)16 * 1024 * 1024);
-    struct sockaddr_in sa;
-    assert_int_equal(uv_ip4_addr("127.0.0.1", port, &sa), 0);
-    assert_int_equal(uv_tcp_init(loop, &cl->tcp), 0);
-    assert_int_equal(uv_tcp_nodelay(&cl->tcp, 1), 0);
-    assert_int_equal(
-        uv_tcp_connect(&cl->creq, &cl->tcp, (const struct sockaddr *)&sa, cl_connected), 0);
-    assert_true(vr_test_run_until(loop, is_connected, cl, WAIT_MS));
-    assert_int_equal(cl->connected, 1);
-}
-
-struct cl_write {
-    uv_write_t req;
-    char data[];
-};
-
-static void cl_written(uv_write_t *req, int status)
-{
-    (void)status; /* a write racing a server close may fail; the test checks what arrives */
-    vr_free(container_of(req, struct cl_write, req));
-}
-
-static void cl_send_n(struct client *cl, const char *p, size_t n)
-{
-    struct cl_write *w = vr_xmalloc(sizeof(*w) + n);
-    memcpy(w->data, p, n);
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
-    assert_int_equal(uv_write(&w->req, (uv_stream_t *)&cl->tcp, &b, 1, cl_written), 0);
-}
-
-static void cl_send(struct client *cl, const char *s)
-{
-    cl_send_n(cl, s, strlen(s));
-}
-
-static void cl_on_closed(uv_handle_t *h)
-{
-    container_of((uv_tcp_t *)h, struct client, tcp)->closed = 1;
-}
-
-static int is_closed(void *arg)
-{
-    return ((struct client *)arg)->closed;
-}
-
-static void cl_close(struct client *cl)
-{
-    if (!uv_is_closing((uv_handle_t *)&cl->tcp))
-        uv_close((uv_handle_t *)&cl->tcp, cl_on_closed);
-    assert_true(vr_test_run_until(cl->tcp.loop, is_closed, cl, WAIT_MS));
-    vr_buf_cleanup(&cl->in);
-}
-
-static int got_eof(void *arg)
-{
-    return ((struct client *)arg)->eof;
-}
-
 /* ---- responses ---- */
 
 struct resp {
@@ -160,7 +56,7 @@ static bool parse_resp(const struct vr_buf *b, size_t *off, bool no_body, struct
 }
 
 struct want {
-    struct client *cl;
+    struct vr_test_client *cl;
     size_t off;
     bool no_body;
 };
@@ -175,12 +71,12 @@ static int has_resp(void *arg)
 /* Sends one request on a fresh connection and waits for its whole answer into R. */
 static void request(uv_loop_t *loop, int port, const char *raw, bool no_body)
 {
-    struct client cl;
-    cl_open(loop, port, &cl);
-    cl_send(&cl, raw);
+    struct vr_test_client cl;
+    vr_test_client_open(loop, port, &cl);
+    vr_test_client_send(&cl, raw);
     struct want w = {&cl, 0, no_body};
     assert_true(vr_test_run_until(loop, has_resp, &w, WAIT_MS));
-    cl_close(&cl);
+    vr_test_client_close(&cl);
 }
 
 static void get(uv_loop_t *loop, int port, const char *path)
@@ -391,9 +287,9 @@ static void test_slowloris(void **state)
     struct fx fx;
     fx_start(&fx, 400);
     uint64_t t0 = uv_now(&fx.loop);
-    struct client slow;
-    cl_open(&fx.loop, fx.port, &slow);
-    cl_send(&slow, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: "); /* never finished */
+    struct vr_test_client slow;
+    vr_test_client_open(&fx.loop, fx.port, &slow);
+    vr_test_client_send(&slow, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: "); /* never finished */
     /* Meanwhile other clients are served at once, several times over. */
     for (int i = 0; i < 3; i++) {
         get(&fx.loop, fx.port, "/healthz");
@@ -404,8 +300,8 @@ static void test_slowloris(void **state)
     assert_true(vr_test_run_until(&fx.loop, has_resp, &w, WAIT_MS));
     assert_int_equal(R.status, 408);
     assert_true(uv_now(&fx.loop) - t0 >= 400);
-    assert_true(vr_test_run_until(&fx.loop, got_eof, &slow, WAIT_MS));
-    cl_close(&slow);
+    assert_true(vr_test_run_until(&fx.loop, vr_test_client_got_eof, &slow, WAIT_MS));
+    vr_test_client_close(&slow);
     get(&fx.loop, fx.port, "/readyz");
     assert_int_equal(R.status, 503);
     fx_stop(&fx);

@@ -15,110 +15,6 @@
 
 #define WAIT_MS 5000
 
-/* ---- client side ---- */
-
-struct client {
-    uv_tcp_t tcp;
-    uv_connect_t creq;
-    int connected; /* 1, or a negative libuv error */
-    int eof;
-    int closed;
-    struct vr_buf in; /* everything received */
-};
-
-static void cl_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    static char rbuf[64 * 1024];
-    (void)h;
-    (void)hint;
-    *buf = uv_buf_init(rbuf, sizeof(rbuf));
-}
-
-static void cl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    struct client *cl = container_of((uv_tcp_t *)s, struct client, tcp);
-    if (n < 0) {
-        cl->eof = 1;
-        uv_read_stop(s);
-        return;
-    }
-    assert_int_equal(vr_buf_append(&cl->in, buf->base, (size_t)n), 0);
-}
-
-static void cl_connected(uv_connect_t *req, int status)
-{
-    struct client *cl = container_of(req, struct client, creq);
-    cl->connected = status == 0 ? 1 : status;
-    if (status == 0)
-        uv_read_start((uv_stream_t *)&cl->tcp, cl_alloc, cl_read);
-}
-
-static int is_connected(void *arg)
-{
-    return ((struct client *)arg)->connected != 0;
-}
-
-static void cl_open(uv_loop_t *loop, int port, struct client *cl)
-{
-    memset(cl, 0, sizeof(*cl));
-    vr_buf_init(&cl->in, (size_t)64 * 1024 * 1024);
-    struct sockaddr_in sa;
-    assert_int_equal(uv_ip4_addr("127.0.0.1", port, &sa), 0);
-    assert_int_equal(uv_tcp_init(loop, &cl->tcp), 0);
-    assert_int_equal(uv_tcp_nodelay(&cl->tcp, 1), 0); /* each request leaves at once */
-    assert_int_equal(
-        uv_tcp_connect(&cl->creq, &cl->tcp, (const struct sockaddr *)&sa, cl_connected), 0);
-    assert_true(vr_test_run_until(loop, is_connected, cl, WAIT_MS));
-    assert_int_equal(cl->connected, 1);
-}
-
-struct cl_write {
-    uv_write_t req;
-    char data[];
-};
-
-static void cl_written(uv_write_t *req, int status)
-{
-    (void)status; /* a write racing a server close may fail; the test checks what arrives */
-    vr_free(container_of(req, struct cl_write, req));
-}
-
-static void cl_send_n(struct client *cl, const char *p, size_t n)
-{
-    struct cl_write *w = vr_xmalloc(sizeof(*w) + n);
-    memcpy(w->data, p, n);
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
-    assert_int_equal(uv_write(&w->req, (uv_stream_t *)&cl->tcp, &b, 1, cl_written), 0);
-}
-
-static void cl_send(struct client *cl, const char *s)
-{
-    cl_send_n(cl, s, strlen(s));
-}
-
-static void cl_on_closed(uv_handle_t *h)
-{
-    container_of((uv_tcp_t *)h, struct client, tcp)->closed = 1;
-}
-
-static int is_closed(void *arg)
-{
-    return ((struct client *)arg)->closed;
-}
-
-static void cl_close(struct client *cl)
-{
-    if (!uv_is_closing((uv_handle_t *)&cl->tcp))
-        uv_close((uv_handle_t *)&cl->tcp, cl_on_closed);
-    assert_true(vr_test_run_until(cl->tcp.loop, is_closed, cl, WAIT_MS));
-    vr_buf_cleanup(&cl->in);
-}
-
-static int got_eof(void *arg)
-{
-    return ((struct client *)arg)->eof;
-}
-
 /* ---- response parsing ---- */
 
 struct resp {
@@ -194,11 +90,11 @@ static bool parse_resp(const struct vr_buf *b, size_t *off, bool no_body, struct
 }
 
 struct want {
-    struct client *cl;
+    struct vr_test_client *cl;
     int n;
 };
 
-static int count_resps(struct client *cl)
+static int count_resps(struct vr_test_client *cl)
 {
     static struct resp r;
     size_t off = 0;
@@ -214,14 +110,14 @@ static int has_resps(void *arg)
     return count_resps(w->cl) >= w->n;
 }
 
-static void wait_resps(uv_loop_t *loop, struct client *cl, int n)
+static void wait_resps(uv_loop_t *loop, struct vr_test_client *cl, int n)
 {
     struct want w = {cl, n};
     assert_true(vr_test_run_until(loop, has_resps, &w, WAIT_MS));
 }
 
 struct want_text {
-    struct client *cl;
+    struct vr_test_client *cl;
     const char *text;
 };
 
@@ -231,7 +127,7 @@ static int has_text(void *arg)
     return w->cl->in.p && strstr(w->cl->in.p, w->text) != NULL;
 }
 
-static void wait_text(uv_loop_t *loop, struct client *cl, const char *text)
+static void wait_text(uv_loop_t *loop, struct vr_test_client *cl, const char *text)
 {
     struct want_text w = {cl, text};
     assert_true(vr_test_run_until(loop, has_text, &w, WAIT_MS));
@@ -403,11 +299,12 @@ static void test_get_query_headers(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "GET /api/things?name=a%20b%2Bc&x HTTP/1.1\r\nHost: t\r\nX-Test: Value-1\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(
+        &cl, "GET /api/things?name=a%20b%2Bc&x HTTP/1.1\r\nHost: t\r\nX-Test: Value-1\r\n\r\n");
     wait_resps(&fx.loop, &cl, 1);
     size_t off = 0;
     assert_true(parse_resp(&cl.in, &off, false, &r));
@@ -426,7 +323,7 @@ static void test_get_query_headers(void **state)
     assert_string_equal(fx.xtest, "Value-1");
     assert_string_equal(fx.qname, "a b+c");
     assert_true(strncmp(fx.peer, "127.0.0.1:", 10) == 0);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -434,13 +331,13 @@ static void test_post_bodies(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "POST /echo HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello=world");
-    cl_send(&cl, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-                 "3\r\nchu\r\n4\r\nnked\r\n0\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, "POST /echo HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello=world");
+    vr_test_client_send(&cl, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             "3\r\nchu\r\n4\r\nnked\r\n0\r\n\r\n");
     wait_resps(&fx.loop, &cl, 2);
     size_t off = 0;
     assert_true(parse_resp(&cl.in, &off, false, &r));
@@ -448,7 +345,7 @@ static void test_post_bodies(void **state)
     assert_true(parse_resp(&cl.in, &off, false, &r));
     assert_string_equal(r.body, "POST /echo chunked");
     assert_int_equal(off, cl.in.len);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -457,14 +354,14 @@ static void test_byte_by_byte(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
+    vr_test_client_open(&fx.loop, fx.port, &cl);
     static const char req[] =
         "POST /split?a=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody";
     for (size_t i = 0; i < sizeof(req) - 1; i++) {
-        cl_send_n(&cl, req + i, 1);
+        vr_test_client_send_n(&cl, req + i, 1);
         uv_run(&fx.loop, UV_RUN_NOWAIT);
     }
     wait_resps(&fx.loop, &cl, 1);
@@ -473,7 +370,7 @@ static void test_byte_by_byte(void **state)
     assert_string_equal(r.body, "POST /split body");
     assert_int_equal(fx.nreq, 1);
     assert_string_equal(fx.query, "a=1");
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -481,13 +378,13 @@ static void test_keepalive_two_requests(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, "GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
     wait_resps(&fx.loop, &cl, 1);
-    cl_send(&cl, "GET /two HTTP/1.1\r\nHost: x\r\n\r\n");
+    vr_test_client_send(&cl, "GET /two HTTP/1.1\r\nHost: x\r\n\r\n");
     wait_resps(&fx.loop, &cl, 2);
     size_t off = 0;
     assert_true(parse_resp(&cl.in, &off, false, &r));
@@ -497,7 +394,7 @@ static void test_keepalive_two_requests(void **state)
     assert_int_equal(fx.nreq, 2);
     assert_string_equal(fx.peers[0], fx.peers[1]); /* same connection */
     assert_false(cl.eof);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -505,17 +402,17 @@ static void test_async_response(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "GET /async HTTP/1.1\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, "GET /async HTTP/1.1\r\n\r\n");
     wait_resps(&fx.loop, &cl, 1);
     size_t off = 0;
     assert_true(parse_resp(&cl.in, &off, false, &r));
     assert_string_equal(r.body, "async");
     assert_int_equal(fx.on_close, 0);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -530,12 +427,12 @@ static void test_pipelined_in_order(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "GET /async HTTP/1.1\r\n\r\nGET /second HTTP/1.1\r\n\r\n"
-                 "POST /third HTTP/1.1\r\nContent-Length: 1\r\n\r\nz");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, "GET /async HTTP/1.1\r\n\r\nGET /second HTTP/1.1\r\n\r\n"
+                             "POST /third HTTP/1.1\r\nContent-Length: 1\r\n\r\nz");
     wait_resps(&fx.loop, &cl, 3);
     assert_int_equal(fx.nreq_at_async_answer, 1);
     size_t off = 0;
@@ -547,16 +444,16 @@ static void test_pipelined_in_order(void **state)
     assert_string_equal(r.body, "POST /third z");
     assert_int_equal(fx.nreq, 3);
     /* Now the next requests arrive while the async one is pending: they wait. */
-    cl_send(&cl, "GET /async HTTP/1.1\r\n\r\n");
+    vr_test_client_send(&cl, "GET /async HTTP/1.1\r\n\r\n");
     assert_true(vr_test_run_until(&fx.loop, has_held, &fx, WAIT_MS));
-    cl_send(&cl, "GET /fifth HTTP/1.1\r\n\r\n");
+    vr_test_client_send(&cl, "GET /fifth HTTP/1.1\r\n\r\n");
     wait_resps(&fx.loop, &cl, 5);
     assert_int_equal(fx.nreq_at_async_answer, 4);
     assert_true(parse_resp(&cl.in, &off, false, &r));
     assert_string_equal(r.body, "async");
     assert_true(parse_resp(&cl.in, &off, false, &r));
     assert_string_equal(r.body, "GET /fifth");
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -576,17 +473,17 @@ static void test_pipelined_flood(void **state)
                               "0123456789012345678901234567890123456789012345678901234567890123"
                               "01234567890123456789012345678901234567890123456\r\n\r\n";
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
+    vr_test_client_open(&fx.loop, fx.port, &cl);
     struct vr_buf flood;
     vr_buf_init(&flood, (size_t)1024 * 1024);
     assert_int_equal(vr_buf_append_str(&flood, "GET /async HTTP/1.1\r\n\r\n"), 0);
     for (int i = 0; i < N; i++)
         assert_int_equal(vr_buf_append_str(&flood, one), 0);
     assert_int_equal(vr_buf_append_str(&flood, "GET /last HTTP/1.1\r\n\r\n"), 0);
-    cl_send_n(&cl, flood.p, flood.len);
+    vr_test_client_send_n(&cl, flood.p, flood.len);
     vr_buf_cleanup(&flood);
     /* Cheap condition first: the text search below scans the whole input. */
     assert_true(vr_test_run_until(&fx.loop, all_handled, &fx, 4 * WAIT_MS));
@@ -603,7 +500,7 @@ static void test_pipelined_flood(void **state)
     assert_string_equal(r.body, "GET /last");
     assert_int_equal(off, cl.in.len);
     assert_int_equal(fx.nreq, N + 2);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -611,14 +508,14 @@ static void test_stream_then_request(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "GET /stream HTTP/1.1\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, "GET /stream HTTP/1.1\r\n\r\n");
     wait_resps(&fx.loop, &cl, 1);
     assert_non_null(strstr(cl.in.p, "\r\n\r\n3\r\none\r\n3\r\ntwo\r\n5\r\nthree\r\n0\r\n\r\n"));
-    cl_send(&cl, "GET /after HTTP/1.1\r\n\r\n");
+    vr_test_client_send(&cl, "GET /after HTTP/1.1\r\n\r\n");
     wait_resps(&fx.loop, &cl, 2);
     size_t off = 0;
     assert_true(parse_resp(&cl.in, &off, false, &r));
@@ -630,10 +527,10 @@ static void test_stream_then_request(void **state)
     assert_string_equal(r.body, "GET /after");
     /* A stream that ends the connection's life normally is not "dropped" either. */
     size_t before = cl.in.len;
-    cl_send(&cl, "GET /stream HTTP/1.1\r\n\r\n");
+    vr_test_client_send(&cl, "GET /stream HTTP/1.1\r\n\r\n");
     wait_resps(&fx.loop, &cl, 3);
     assert_true(cl.in.len > before);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
     assert_int_equal(fx.on_close, 0);
 }
@@ -642,19 +539,19 @@ static void test_abort_stream(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "GET /hold-stream HTTP/1.1\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, "GET /hold-stream HTTP/1.1\r\n\r\n");
     wait_text(&fx.loop, &cl, "5\r\nfirst\r\n");
     assert_non_null(fx.held);
     vr_http_abort(fx.held);
-    assert_true(vr_test_run_until(&fx.loop, got_eof, &cl, WAIT_MS));
+    assert_true(vr_test_run_until(&fx.loop, vr_test_client_got_eof, &cl, WAIT_MS));
     assert_null(strstr(cl.in.p, "0\r\n\r\n"));
     assert_int_equal(fx.on_close, 1);
     run_for(&fx.loop, 20);
     assert_int_equal(fx.on_close, 1);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
     assert_int_equal(fx.on_close, 1);
 }
@@ -668,22 +565,22 @@ static void test_peer_disconnect(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     fx_setup(&fx, NULL);
     /* While streaming. */
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "GET /hold-stream HTTP/1.1\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, "GET /hold-stream HTTP/1.1\r\n\r\n");
     wait_text(&fx.loop, &cl, "5\r\nfirst\r\n");
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     assert_true(vr_test_run_until(&fx.loop, on_close_ran, &fx, WAIT_MS));
     assert_int_equal(fx.on_close, 1);
     /* While an async answer is pending. */
     fx.on_close = 0;
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "GET /hold HTTP/1.1\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, "GET /hold HTTP/1.1\r\n\r\n");
     assert_true(vr_test_run_until(&fx.loop, has_held, &fx, WAIT_MS));
     assert_int_equal(fx.on_close, 0);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     assert_true(vr_test_run_until(&fx.loop, on_close_ran, &fx, WAIT_MS));
     run_for(&fx.loop, 20);
     assert_int_equal(fx.on_close, 1);
@@ -696,10 +593,10 @@ static void test_stream_pending_slow_reader(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "GET /hold-stream HTTP/1.1\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, "GET /hold-stream HTTP/1.1\r\n\r\n");
     wait_text(&fx.loop, &cl, "5\r\nfirst\r\n");
     uv_read_stop((uv_stream_t *)&cl.tcp);
     assert_int_equal(vr_http_stream_pending(fx.held), 0);
@@ -714,7 +611,7 @@ static void test_stream_pending_slow_reader(void **state)
     assert_true(vr_http_stream_pending(fx.held) >= (size_t)1024 * 1024);
     vr_http_abort(fx.held);
     assert_true(vr_test_run_until(&fx.loop, on_close_ran, &fx, WAIT_MS));
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
     assert_int_equal(fx.on_close, 1);
 }
@@ -723,12 +620,12 @@ static void test_stream_pending_slow_reader(void **state)
 static void expect_error(const struct vr_httpd_opts *opts, const char *req, int status)
 {
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     fx_setup(&fx, opts);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, req);
-    assert_true(vr_test_run_until(&fx.loop, got_eof, &cl, WAIT_MS));
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, req);
+    assert_true(vr_test_run_until(&fx.loop, vr_test_client_got_eof, &cl, WAIT_MS));
     size_t off = 0;
     assert_true(parse_resp(&cl.in, &off, false, &r));
     assert_int_equal(r.status, status);
@@ -736,7 +633,7 @@ static void expect_error(const struct vr_httpd_opts *opts, const char *req, int 
     assert_true(r.body_len > 0);
     assert_int_equal(off, cl.in.len);
     assert_int_equal(fx.nreq, 0);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -776,7 +673,7 @@ static void test_431(void **state)
 
 struct trickle {
     uv_timer_t t;
-    struct client *cl;
+    struct vr_test_client *cl;
     int sent;
 };
 
@@ -787,7 +684,7 @@ static void on_trickle(uv_timer_t *t)
         uv_timer_stop(t);
         return;
     }
-    cl_send(tr->cl, "X: y\r\n");
+    vr_test_client_send(tr->cl, "X: y\r\n");
     tr->sent++;
 }
 
@@ -799,15 +696,15 @@ static void test_408_slowloris(void **state)
     vr_httpd_opts_default(&o);
     o.request_timeout_ms = 100;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     fx_setup(&fx, &o);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "GET /slow HTTP/1.1\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, "GET /slow HTTP/1.1\r\n");
     struct trickle tr = {.cl = &cl};
     uv_timer_init(&fx.loop, &tr.t);
     uv_timer_start(&tr.t, on_trickle, 20, 20);
-    assert_true(vr_test_run_until(&fx.loop, got_eof, &cl, WAIT_MS));
+    assert_true(vr_test_run_until(&fx.loop, vr_test_client_got_eof, &cl, WAIT_MS));
     uv_close((uv_handle_t *)&tr.t, NULL);
     assert_true(tr.sent >= 2);
     size_t off = 0;
@@ -815,7 +712,7 @@ static void test_408_slowloris(void **state)
     assert_int_equal(r.status, 408);
     assert_true(head_has(&r, "\r\nConnection: close\r\n"));
     assert_int_equal(fx.nreq, 0);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -826,19 +723,19 @@ static void test_idle_timeout(void **state)
     vr_httpd_opts_default(&o);
     o.idle_timeout_ms = 50;
     struct fx fx;
-    struct client cl, quiet;
+    struct vr_test_client cl, quiet;
     fx_setup(&fx, &o);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_open(&fx.loop, fx.port, &quiet);
-    cl_send(&cl, "GET /x HTTP/1.1\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_open(&fx.loop, fx.port, &quiet);
+    vr_test_client_send(&cl, "GET /x HTTP/1.1\r\n\r\n");
     wait_resps(&fx.loop, &cl, 1);
     size_t len = cl.in.len;
-    assert_true(vr_test_run_until(&fx.loop, got_eof, &cl, WAIT_MS));
+    assert_true(vr_test_run_until(&fx.loop, vr_test_client_got_eof, &cl, WAIT_MS));
     assert_int_equal(cl.in.len, len); /* closed without another byte */
-    assert_true(vr_test_run_until(&fx.loop, got_eof, &quiet, WAIT_MS));
+    assert_true(vr_test_run_until(&fx.loop, vr_test_client_got_eof, &quiet, WAIT_MS));
     assert_int_equal(quiet.in.len, 0);
-    cl_close(&cl);
-    cl_close(&quiet);
+    vr_test_client_close(&cl);
+    vr_test_client_close(&quiet);
     fx_teardown(&fx);
 }
 
@@ -849,20 +746,20 @@ static void test_max_connections(void **state)
     vr_httpd_opts_default(&o);
     o.max_connections = 1;
     struct fx fx;
-    struct client a, b;
+    struct vr_test_client a, b;
     fx_setup(&fx, &o);
-    cl_open(&fx.loop, fx.port, &a);
-    cl_send(&a, "GET /a1 HTTP/1.1\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &a);
+    vr_test_client_send(&a, "GET /a1 HTTP/1.1\r\n\r\n");
     wait_resps(&fx.loop, &a, 1);
-    cl_open(&fx.loop, fx.port, &b);
-    cl_send(&b, "GET /b HTTP/1.1\r\n\r\n");
-    assert_true(vr_test_run_until(&fx.loop, got_eof, &b, WAIT_MS));
+    vr_test_client_open(&fx.loop, fx.port, &b);
+    vr_test_client_send(&b, "GET /b HTTP/1.1\r\n\r\n");
+    assert_true(vr_test_run_until(&fx.loop, vr_test_client_got_eof, &b, WAIT_MS));
     assert_int_equal(b.in.len, 0);
-    cl_send(&a, "GET /a2 HTTP/1.1\r\n\r\n");
+    vr_test_client_send(&a, "GET /a2 HTTP/1.1\r\n\r\n");
     wait_resps(&fx.loop, &a, 2);
     assert_int_equal(fx.nreq, 2);
-    cl_close(&b);
-    cl_close(&a);
+    vr_test_client_close(&b);
+    vr_test_client_close(&a);
     fx_teardown(&fx);
 }
 
@@ -870,16 +767,16 @@ static void test_close_with_open_stream(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "GET /hold-stream HTTP/1.1\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, "GET /hold-stream HTTP/1.1\r\n\r\n");
     wait_text(&fx.loop, &cl, "5\r\nfirst\r\n");
     vr_httpd_close(fx.srv, on_server_closed, &fx);
     assert_true(vr_test_run_until(&fx.loop, server_closed, &fx, WAIT_MS));
     assert_int_equal(fx.on_close, 1);
-    assert_true(vr_test_run_until(&fx.loop, got_eof, &cl, WAIT_MS));
-    cl_close(&cl);
+    assert_true(vr_test_run_until(&fx.loop, vr_test_client_got_eof, &cl, WAIT_MS));
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -887,7 +784,7 @@ static void test_connection_close_and_http10(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     size_t off;
     fx_setup(&fx, NULL);
@@ -896,25 +793,25 @@ static void test_connection_close_and_http10(void **state)
         "GET /c HTTP/1.0\r\n\r\n",
     };
     for (size_t i = 0; i < 2; i++) {
-        cl_open(&fx.loop, fx.port, &cl);
-        cl_send(&cl, closing[i]);
-        assert_true(vr_test_run_until(&fx.loop, got_eof, &cl, WAIT_MS));
+        vr_test_client_open(&fx.loop, fx.port, &cl);
+        vr_test_client_send(&cl, closing[i]);
+        assert_true(vr_test_run_until(&fx.loop, vr_test_client_got_eof, &cl, WAIT_MS));
         off = 0;
         assert_true(parse_resp(&cl.in, &off, false, &r));
         assert_int_equal(r.status, 200);
         assert_true(head_has(&r, "\r\nConnection: close\r\n"));
-        cl_close(&cl);
+        vr_test_client_close(&cl);
     }
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl, "GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     wait_resps(&fx.loop, &cl, 1);
-    cl_send(&cl, "GET /k2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    vr_test_client_send(&cl, "GET /k2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     wait_resps(&fx.loop, &cl, 2);
     off = 0;
     assert_true(parse_resp(&cl.in, &off, false, &r));
     assert_true(head_has(&r, "\r\nConnection: keep-alive\r\n"));
     assert_false(cl.eof);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -922,11 +819,12 @@ static void test_head_and_204(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "HEAD /h HTTP/1.1\r\n\r\nGET /nocontent HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(
+        &cl, "HEAD /h HTTP/1.1\r\n\r\nGET /nocontent HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n");
     wait_text(&fx.loop, &cl, "GET /g");
     size_t off = 0;
     assert_true(parse_resp(&cl.in, &off, true, &r));
@@ -938,7 +836,7 @@ static void test_head_and_204(void **state)
     assert_true(parse_resp(&cl.in, &off, false, &r));
     assert_string_equal(r.body, "GET /g");
     assert_int_equal(off, cl.in.len);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -946,21 +844,22 @@ static void test_expect_continue(void **state)
 {
     (void)state;
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     struct resp r;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "PUT /up HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(&cl,
+                        "PUT /up HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
     wait_text(&fx.loop, &cl, "HTTP/1.1 100 Continue\r\n\r\n");
     assert_int_equal(fx.nreq, 0);
-    cl_send(&cl, "data");
+    vr_test_client_send(&cl, "data");
     wait_resps(&fx.loop, &cl, 2);
     size_t off = 0;
     assert_true(parse_resp(&cl.in, &off, false, &r));
     assert_int_equal(r.status, 100);
     assert_true(parse_resp(&cl.in, &off, false, &r));
     assert_string_equal(r.body, "PUT /up data");
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 
@@ -991,15 +890,17 @@ static void test_logs_no_secrets(void **state)
     vr_log_set_level(VR_LOG_TRACE);
     vr_log_set_sink(capture_sink, &lc);
     struct fx fx;
-    struct client cl;
+    struct vr_test_client cl;
     fx_setup(&fx, NULL);
-    cl_open(&fx.loop, fx.port, &cl);
-    cl_send(&cl, "POST /p HTTP/1.1\r\nAuthorization: Bearer s3cr3t\r\nContent-Length: 6\r\n\r\n"
-                 "s3cr3t");
+    vr_test_client_open(&fx.loop, fx.port, &cl);
+    vr_test_client_send(
+        &cl, "POST /p HTTP/1.1\r\nAuthorization: Bearer s3cr3t\r\nContent-Length: 6\r\n\r\n"
+             "s3cr3t");
     wait_resps(&fx.loop, &cl, 1);
-    cl_send(&cl, "POST /p HTTP/1.1\r\nAuthorization: Bearer s3cr3t\r\nContent-Length: x\r\n\r\n");
-    assert_true(vr_test_run_until(&fx.loop, got_eof, &cl, WAIT_MS));
-    cl_close(&cl);
+    vr_test_client_send(
+        &cl, "POST /p HTTP/1.1\r\nAuthorization: Bearer s3cr3t\r\nContent-Length: x\r\n\r\n");
+    assert_true(vr_test_run_until(&fx.loop, vr_test_client_got_eof, &cl, WAIT_MS));
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
     vr_log_set_sink(NULL, NULL);
     vr_log_set_level(old);
@@ -1050,25 +951,12 @@ static void listen_and_get(const char *addr, const char *connect_ip)
     }
     assert_int_equal(rc, 0);
     assert_true(vr_httpd_port(fx.srv) > 0);
-    struct client cl;
-    memset(&cl, 0, sizeof(cl));
-    vr_buf_init(&cl.in, 4096);
-    struct sockaddr_storage ss;
-    if (strchr(connect_ip, ':'))
-        assert_int_equal(uv_ip6_addr(connect_ip, vr_httpd_port(fx.srv), (struct sockaddr_in6 *)&ss),
-                         0);
-    else
-        assert_int_equal(uv_ip4_addr(connect_ip, vr_httpd_port(fx.srv), (struct sockaddr_in *)&ss),
-                         0);
-    assert_int_equal(uv_tcp_init(&fx.loop, &cl.tcp), 0);
-    assert_int_equal(uv_tcp_connect(&cl.creq, &cl.tcp, (const struct sockaddr *)&ss, cl_connected),
-                     0);
-    assert_true(vr_test_run_until(&fx.loop, is_connected, &cl, WAIT_MS));
-    assert_int_equal(cl.connected, 1);
-    cl_send(&cl, "GET /v HTTP/1.1\r\n\r\n");
+    struct vr_test_client cl;
+    vr_test_client_open_ip(&fx.loop, connect_ip, vr_httpd_port(fx.srv), &cl);
+    vr_test_client_send(&cl, "GET /v HTTP/1.1\r\n\r\n");
     wait_resps(&fx.loop, &cl, 1);
     assert_true(strncmp(fx.peer, connect_ip[0] == ':' ? "[::1]:" : "127.0.0.1:", 6) == 0);
-    cl_close(&cl);
+    vr_test_client_close(&cl);
     fx_teardown(&fx);
 }
 

@@ -1,6 +1,8 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/common.h"
 #include "testutil.h"
 #include "vreq/buf.h"
 #include "vreq/mem.h"
@@ -89,4 +91,110 @@ char *vr_test_read_fixture(const char *relpath, size_t *len)
         vr_assert(vr_buf_append(&b, chunk, n) == 0);
     fclose(f);
     return vr_buf_take(&b, len);
+}
+
+/* ---- raw TCP client ---- */
+
+#define CLIENT_WAIT_MS 5000
+#define CLIENT_IN_CAP ((size_t)64 * 1024 * 1024)
+
+static void client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    static char rbuf[64 * 1024];
+    (void)h;
+    (void)hint;
+    *buf = uv_buf_init(rbuf, sizeof(rbuf));
+}
+
+static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct vr_test_client *cl = container_of((uv_tcp_t *)s, struct vr_test_client, tcp);
+    if (n < 0) {
+        cl->eof = 1;
+        uv_read_stop(s);
+        return;
+    }
+    assert_int_equal(vr_buf_append(&cl->in, buf->base, (size_t)n), 0);
+}
+
+static void client_connected(uv_connect_t *req, int status)
+{
+    struct vr_test_client *cl = container_of(req, struct vr_test_client, creq);
+    cl->connected = status == 0 ? 1 : status;
+    if (status == 0)
+        uv_read_start((uv_stream_t *)&cl->tcp, client_alloc, client_read);
+}
+
+static int client_is_connected(void *arg)
+{
+    return ((struct vr_test_client *)arg)->connected != 0;
+}
+
+void vr_test_client_open_ip(uv_loop_t *loop, const char *ip, int port, struct vr_test_client *cl)
+{
+    struct sockaddr_storage sa;
+    memset(cl, 0, sizeof(*cl));
+    vr_buf_init(&cl->in, CLIENT_IN_CAP);
+    if (strchr(ip, ':'))
+        assert_int_equal(uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&sa), 0);
+    else
+        assert_int_equal(uv_ip4_addr(ip, port, (struct sockaddr_in *)&sa), 0);
+    assert_int_equal(uv_tcp_init(loop, &cl->tcp), 0);
+    assert_int_equal(uv_tcp_nodelay(&cl->tcp, 1), 0);
+    assert_int_equal(
+        uv_tcp_connect(&cl->creq, &cl->tcp, (const struct sockaddr *)&sa, client_connected), 0);
+    assert_true(vr_test_run_until(loop, client_is_connected, cl, CLIENT_WAIT_MS));
+    assert_int_equal(cl->connected, 1);
+}
+
+void vr_test_client_open(uv_loop_t *loop, int port, struct vr_test_client *cl)
+{
+    vr_test_client_open_ip(loop, "127.0.0.1", port, cl);
+}
+
+struct client_write {
+    uv_write_t req;
+    char data[];
+};
+
+static void client_written(uv_write_t *req, int status)
+{
+    (void)status; /* a write racing a server close may fail; the test checks what arrives */
+    vr_free(container_of(req, struct client_write, req));
+}
+
+void vr_test_client_send_n(struct vr_test_client *cl, const char *p, size_t n)
+{
+    struct client_write *w = vr_xmalloc(sizeof(*w) + n);
+    memcpy(w->data, p, n);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+    assert_int_equal(uv_write(&w->req, (uv_stream_t *)&cl->tcp, &b, 1, client_written), 0);
+}
+
+void vr_test_client_send(struct vr_test_client *cl, const char *s)
+{
+    vr_test_client_send_n(cl, s, strlen(s));
+}
+
+static void client_on_closed(uv_handle_t *h)
+{
+    container_of((uv_tcp_t *)h, struct vr_test_client, tcp)->closed = 1;
+}
+
+static int client_is_closed(void *arg)
+{
+    return ((struct vr_test_client *)arg)->closed;
+}
+
+void vr_test_client_close(struct vr_test_client *cl)
+{
+    if (!uv_is_closing((uv_handle_t *)&cl->tcp))
+        uv_close((uv_handle_t *)&cl->tcp, client_on_closed);
+    assert_true(vr_test_run_until(cl->tcp.loop, client_is_closed, cl, CLIENT_WAIT_MS));
+    vr_buf_cleanup(&cl->in);
+}
+
+int vr_test_client_got_eof(void *arg)
+{
+    return ((struct vr_test_client *)arg)->eof;
 }

@@ -10,6 +10,8 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "vreq/buf.h"
+
 /* Ends every test that used a loop: fails (naming the handle types) if any handle is
  * still open, then closes what is left, runs the loop and asserts uv_loop_close == 0. */
 void vr_test_loop_close(uv_loop_t *loop);
@@ -20,5 +22,34 @@ int vr_test_run_until(uv_loop_t *loop, int (*cond)(void *arg), void *arg, unsign
 
 /* Reads a fixture file (under $VR_FIXTURES) into a new NUL-terminated buffer. */
 char *vr_test_read_fixture(const char *relpath, size_t *len);
+
+/* A raw TCP client on a test's loop, for talking HTTP by hand to a server on the same
+ * loop: keeps every byte it receives and notes EOF and close. Caller-owned storage. */
+struct vr_test_client {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    int connected;    /* 0 while connecting, then 1 or a negative libuv error */
+    int eof;          /* the peer closed, or a read failed */
+    int closed;       /* the handle's close callback ran */
+    struct vr_buf in; /* everything received, capped at 64 MiB */
+};
+
+/* Zeroes cl and connects it to 127.0.0.1:port, or to ip:port (an IPv4 or IPv6 literal),
+ * with TCP_NODELAY so that each request leaves at once, reading into cl->in. Fails the
+ * test unless connected within 5 s of loop time. */
+void vr_test_client_open(uv_loop_t *loop, int port, struct vr_test_client *cl);
+void vr_test_client_open_ip(uv_loop_t *loop, const char *ip, int port, struct vr_test_client *cl);
+
+/* Queues a copy of n bytes at p (of the string s). A write that fails because the server
+ * closed first is ignored: tests check what arrives. */
+void vr_test_client_send_n(struct vr_test_client *cl, const char *p, size_t n);
+void vr_test_client_send(struct vr_test_client *cl, const char *s);
+
+/* Closes cl unless it is closing already, runs the loop until its close callback ran
+ * (5 s at most, else the test fails) and frees cl->in. */
+void vr_test_client_close(struct vr_test_client *cl);
+
+/* A vr_test_run_until condition, arg a struct vr_test_client *: EOF seen. */
+int vr_test_client_got_eof(void *arg);
 
 #endif
