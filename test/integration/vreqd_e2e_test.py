@@ -42,6 +42,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import s3peer  # noqa: E402
+import vreqd  # noqa: E402
 import vrproc  # noqa: E402
 from vrproc import core_path, velero_path  # noqa: E402
 
@@ -96,12 +97,7 @@ def targets_for(kind):
 
 def setUpModule():
     global PEER, WORKDIR
-    why = s3peer.ensure_installed()
-    if why:
-        print(f"SKIP: {why}")
-        sys.exit(77)
-    WORKDIR = vrproc.workdir("vr-e2e-")
-    PEER = s3peer.S3Peer(WORKDIR.name, buckets=[BUCKET])
+    WORKDIR, PEER = s3peer.start_or_skip("vr-e2e-", [BUCKET])
     try:
         for kind in KINDS:
             for target in targets_for(kind):
@@ -227,83 +223,33 @@ def terminal(obj):
     return st.get("phase") in ("Processed", "Failed") or bool(st.get("expiration"))
 
 
-class E2EBase(unittest.TestCase):
+class E2EBase(vreqd.SimAndVreqd, unittest.TestCase):
     """One kubesim + one vreqd per class; subclasses set SIM_ARGS, VREQD_ARGS, TTL_S."""
 
-    SIM_ARGS = ()
-    VREQD_ARGS = ()
+    WORKDIR_PREFIX = "vr-e2e-class-"
     TTL_S = 600
     FAILED_PHASE = True
     SEED_NAMESPACES = (NS,)
 
     @classmethod
-    def setUpClass(cls):
-        cls.dir = vrproc.workdir("vr-e2e-class-")
-        cls.sim = cls.vreqd = None
-        try:
-            cls.sim = vrproc.Kubesim(cls.dir.name, *cls.SIM_ARGS)
-            cls.kube = cls.sim.kube
-            for ns in cls.SEED_NAMESPACES:
-                seed_namespace(cls.kube, ns)
-            cls.vreqd = cls.start_vreqd()
-        except BaseException:
-            cls.stop_all(check=False)
-            raise
+    def seed(cls, kube):
+        for ns in cls.SEED_NAMESPACES:
+            seed_namespace(kube, ns)
 
     @classmethod
     def start_vreqd(cls):
-        binary = os.path.join(os.environ["VR_BIN_DIR"], "vreqd")
-        if not os.access(binary, os.X_OK):
-            raise AssertionError(f"no vreqd binary at {binary}")
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("AWS_") and k not in ("KUBECONFIG", "VELERO_NAMESPACE")}
-        env.update(HOME=cls.dir.name, AWS_EC2_METADATA_DISABLED="true")
-        argv = [binary, "--kubeconfig", cls.sim.kubeconfig, "--namespace", NS,
-                "--metrics-addr", "0", "--log-level", "debug",
-                "--download-url-ttl", f"{cls.TTL_S}s", *cls.VREQD_ARGS]
-        return vrproc.Proc("vreqd", argv, cls.dir.name, env=env)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stop_all(check=True)
-
-    @classmethod
-    def stop_all(cls, check):
-        """vreqd first (it must exit 0 on SIGTERM), then kubesim; always both, then the dir."""
-        problems = []
-        for proc in (cls.vreqd, cls.sim):
-            if proc is None:
-                continue
-            try:
-                proc.stop(check=check)
-            except AssertionError as e:
-                problems.append(str(e))
-        cls.vreqd = cls.sim = None
-        cls.dir.cleanup()
-        if problems:
-            raise AssertionError("\n".join(problems))
+        return vreqd.Vreqd(cls.dir.name, cls.sim, "--metrics-addr", "0", "--log-level", "debug",
+                           "--download-url-ttl", f"{cls.TTL_S}s", *cls.VREQD_ARGS,
+                           wait_port=False)
 
     # -- helpers --
-
-    def vreqd_gone(self):
-        if self.vreqd.alive():
-            return None
-        return f"vreqd exited with status {self.vreqd.proc.returncode}"
-
-    def fail_context(self):
-        alive = "running" if self.vreqd.alive() else f"EXITED ({self.vreqd.proc.returncode})"
-        return f"vreqd is {alive}\n{self.vreqd.tail()}"
 
     def wait_drs(self, ns, names, pred, what, timeout=WAIT_S):
         """Wait until pred(obj) for every named DownloadRequest in ns; returns {name: obj}."""
         def done(objs):
             got = {n: objs.get((ns, n)) for n in names}
             return got if all(o is not None and pred(o) for o in got.values()) else None
-        try:
-            return self.kube.wait(velero_path("downloadrequests", ns), done, timeout, what,
-                                  abort=self.vreqd_gone)
-        except AssertionError as e:
-            raise AssertionError(f"{e}\n{self.fail_context()}") from None
+        return self.wait_for(velero_path("downloadrequests", ns), done, timeout, what)
 
     def create_drs(self, ns, specs):
         """specs: {name: (kind, target)}; returns the creation time (epoch)."""
@@ -412,11 +358,8 @@ class KindsMixin:
         no no-op patches, no retry loop on the permanent failures."""
         def all_terminal(objs):
             return all(terminal(o) for o in objs.values()) or None
-        try:
-            self.kube.wait(velero_path("downloadrequests", NS), all_terminal, WAIT_S,
-                           "every request to be terminal", abort=self.vreqd_gone)
-        except AssertionError as e:
-            raise AssertionError(f"{e}\n{self.fail_context()}") from None
+        self.wait_for(velero_path("downloadrequests", NS), all_terminal, WAIT_S,
+                      "every request to be terminal")
         before = self.kube.stats()["requests"]
         time.sleep(2.0)  # a quiet period is inherently a fixed wait
         after = self.kube.stats()["requests"]
@@ -464,12 +407,9 @@ class ShortTtlTest(E2EBase):
                                    t0, time.time())
         self.assertEqual(phase(got["short-fail"]), "Failed")
         exps = {n: parse_expiration(o["status"]["expiration"]) for n, o in got.items()}
-        try:
-            self.kube.wait(velero_path("downloadrequests", NS),
-                           lambda objs: not any((NS, n) in objs for n in specs) or None,
-                           WAIT_S, "the expired requests to be deleted", abort=self.vreqd_gone)
-        except AssertionError as e:
-            raise AssertionError(f"{e}\n{self.fail_context()}") from None
+        self.wait_for(velero_path("downloadrequests", NS),
+                      lambda objs: not any((NS, n) in objs for n in specs) or None,
+                      WAIT_S, "the expired requests to be deleted")
         for name, exp in exps.items():
             deleted = self.kube.deleted_at.get((NS, name))
             self.assertIsNotNone(deleted, f"{name}: no DELETED event seen")

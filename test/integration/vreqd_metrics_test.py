@@ -15,7 +15,6 @@
 - vreqd exits 0 on SIGTERM without sanitizer reports.
 """
 
-import base64
 import json
 import os
 import shutil
@@ -27,8 +26,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import vreqd  # noqa: E402
-import vrproc  # noqa: E402
-from vrproc import core_path, velero_path  # noqa: E402
+import vreqworld  # noqa: E402
+from vrproc import velero_path  # noqa: E402
 
 NS = "velero"
 FAMILIES = ("vreqd_build_info", "vreqd_reconciles_total", "vreqd_reconcile_duration_seconds",
@@ -36,26 +35,6 @@ FAMILIES = ("vreqd_build_info", "vreqd_reconciles_total", "vreqd_reconcile_durat
             "vreqd_cached_objects", "vreqd_api_requests_total",
             "vreqd_presign_duration_seconds", "vreqd_leader", "process_resident_memory_bytes",
             "process_cpu_seconds_total", "process_open_fds")
-SECRET_INI = b"[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = SECRET\n"
-
-
-def seed(kube):
-    """A credential Secret, a BSL (never contacted: signing is local) and a Backup."""
-    kube.create(core_path("secrets", NS), {
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"namespace": NS, "name": "cloud-credentials"},
-        "data": {"cloud": base64.b64encode(SECRET_INI).decode()}})
-    kube.create(velero_path("backupstoragelocations", NS), {
-        "apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
-        "metadata": {"namespace": NS, "name": "default"},
-        "spec": {"provider": "aws", "objectStorage": {"bucket": "velero"},
-                 "config": {"region": "us-east-1", "s3Url": "http://127.0.0.1:9",
-                            "s3ForcePathStyle": "true"},
-                 "credential": {"name": "cloud-credentials", "key": "cloud"}}})
-    kube.create(velero_path("backups", NS), {
-        "apiVersion": "velero.io/v1", "kind": "Backup",
-        "metadata": {"namespace": NS, "name": "nightly"},
-        "spec": {"storageLocation": "default"}, "status": {"phase": "Completed"}})
 
 
 def raw_exchange(port, data, timeout=10, then_wait=True):
@@ -77,55 +56,31 @@ def raw_exchange(port, data, timeout=10, then_wait=True):
         s.close()
 
 
-class MetricsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = vrproc.workdir("vr-metrics-")
-        cls.sim = cls.vreqd = None
-        try:
-            cls.sim = vrproc.Kubesim(cls.dir.name)
-            cls.kube = cls.sim.kube
-            seed(cls.kube)
-            # Every LIST waits 3 s: vreqd is up, serving, and not yet ready.
-            cls.kube.request("POST", "/kubesim/faults",
-                             {"method": "LIST", "delay_ms": 3000, "count": 6})
-            cls.vreqd = vreqd.Vreqd(cls.dir.name, cls.sim, "--log-format", "json",
-                                    "--log-level", "debug")
-            cls.early_readyz = cls.vreqd.readyz()
-            cls.early_healthz = cls.vreqd.get("/healthz")
-            cls.ready_after = vreqd.poll(lambda: cls.vreqd.readyz()[0], 20, "readiness")
-            cls.kube.request("DELETE", "/kubesim/faults")
-        except BaseException:
-            cls.stop_all(check=False)
-            raise
+class MetricsTest(vreqd.SimAndVreqd, unittest.TestCase):
+    WORKDIR_PREFIX = "vr-metrics-"
+    VREQD_ARGS = ("--log-format", "json", "--log-level", "debug")
 
     @classmethod
-    def tearDownClass(cls):
-        cls.stop_all(check=True)
+    def seed(cls, kube):
+        # The BSL is never contacted: signing is local.
+        vreqworld.seed(kube, "http://127.0.0.1:9")
+        # Every LIST waits 3 s: vreqd is up, serving, and not yet ready.
+        kube.request("POST", "/kubesim/faults", {"method": "LIST", "delay_ms": 3000, "count": 6})
 
     @classmethod
-    def stop_all(cls, check):
-        problems = []
-        for p in (cls.vreqd, cls.sim):
-            if p is None:
-                continue
-            try:
-                p.stop(check=check)
-            except AssertionError as e:
-                problems.append(str(e))
-        if check and not problems:
-            cls.check_json_logs(problems)
-        cls.vreqd = cls.sim = None
-        cls.dir.cleanup()
-        if problems:
-            raise AssertionError("\n".join(problems))
+    def started(cls):
+        cls.early_readyz = cls.vreqd.readyz()
+        cls.early_healthz = cls.vreqd.get("/healthz")
+        cls.ready_after = vreqd.poll(lambda: cls.vreqd.readyz()[0], 20, "readiness")
+        cls.kube.request("DELETE", "/kubesim/faults")
 
     @classmethod
-    def check_json_logs(cls, problems):
+    def after_stop(cls):
+        """Every line vreqd wrote is one JSON object with ts, level, subsys and msg."""
         with open(cls.vreqd.err_path, errors="replace") as f:
             lines = f.read().splitlines()
         if len(lines) < 10:
-            problems.append(f"only {len(lines)} log lines")
+            raise AssertionError(f"only {len(lines)} log lines")
         for line in lines:
             try:
                 obj = json.loads(line)
@@ -134,34 +89,19 @@ class MetricsTest(unittest.TestCase):
             except ValueError:
                 ok = False
             if not ok:
-                problems.append(f"not a JSON log line: {line[:300]!r}")
-                return
-
-    def gone(self):
-        return None if self.vreqd.alive() else f"vreqd exited {self.vreqd.proc.returncode}"
+                raise AssertionError(f"not a JSON log line: {line[:300]!r}")
 
     def create(self, tag, n):
         names = [f"{tag}-{i}" for i in range(n)]
-        for name in names:
-            self.kube.create(velero_path("serverstatusrequests", NS), {
-                "apiVersion": "velero.io/v1", "kind": "ServerStatusRequest",
-                "metadata": {"namespace": NS, "name": name}, "spec": {}})
-            self.kube.create(velero_path("downloadrequests", NS), {
-                "apiVersion": "velero.io/v1", "kind": "DownloadRequest",
-                "metadata": {"namespace": NS, "name": name},
-                "spec": {"target": {"kind": "BackupLog", "name": "nightly"}}})
+        vreqd.create_requests(self.kube, NS, names, "nightly")
         return names
 
     def wait_processed(self, names, timeout=20):
         for plural in ("serverstatusrequests", "downloadrequests"):
-            try:
-                self.kube.wait(velero_path(plural, NS),
-                               lambda objs: all(objs.get((NS, n), {}).get("status", {})
-                                                .get("phase") == "Processed"
-                                                for n in names) or None,
-                               timeout, f"{plural} to be Processed", abort=self.gone)
-            except AssertionError as e:
-                raise AssertionError(f"{e}\n{self.vreqd.tail()}") from None
+            self.wait_for(velero_path(plural, NS),
+                          lambda objs: all(objs.get((NS, n), {}).get("status", {})
+                                           .get("phase") == "Processed" for n in names) or None,
+                          timeout, f"{plural} to be Processed")
 
     def test_readyz_before_and_after_sync(self):
         self.assertEqual(self.early_readyz, (False, "leader"))

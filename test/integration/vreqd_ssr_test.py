@@ -58,60 +58,29 @@ def parse_ts(s):
         tzinfo=datetime.timezone.utc).timestamp()
 
 
-class SsrBase:
+class SsrBase(vreqd.SimAndVreqd):
     """Mixed into unittest.TestCase by each class below (not collected on its own)."""
-    SIM_ARGS = ()
+    WORKDIR_PREFIX = "vr-ssr-"
     PLUGINS_FILE = None   # (file name, text) or None
     EXPECT_VERSION = VERSION
     EXPECT_PLUGINS = PLUGINS
 
     @classmethod
-    def setUpClass(cls):
-        cls.dir = vrproc.workdir("vr-ssr-")
-        cls.sim = cls.vreqd = None
-        try:
-            cls.sim = vrproc.Kubesim(cls.dir.name, *cls.SIM_ARGS)
-            cls.kube = cls.sim.kube
-            args = ["--server-status-ttl", f"{TTL_S}s", "--log-level", "debug"]
-            if cls.PLUGINS_FILE:
-                path = os.path.join(cls.dir.name, cls.PLUGINS_FILE[0])
-                with open(path, "w") as f:
-                    f.write(cls.PLUGINS_FILE[1])
-                args += ["--plugins-file", path, "--server-version", VERSION]
-            cls.vreqd = vreqd.Vreqd(cls.dir.name, cls.sim, *args)
-            vreqd.poll(lambda: cls.vreqd.readyz()[0], 15, "vreqd to be ready")
-        except BaseException:
-            cls.stop_all(check=False)
-            raise
+    def start_vreqd(cls):
+        args = ["--server-status-ttl", f"{TTL_S}s", "--log-level", "debug"]
+        if cls.PLUGINS_FILE:
+            path = os.path.join(cls.dir.name, cls.PLUGINS_FILE[0])
+            with open(path, "w") as f:
+                f.write(cls.PLUGINS_FILE[1])
+            args += ["--plugins-file", path, "--server-version", VERSION]
+        return vreqd.Vreqd(cls.dir.name, cls.sim, *args)
 
     @classmethod
-    def tearDownClass(cls):
-        cls.stop_all(check=True)
-
-    @classmethod
-    def stop_all(cls, check):
-        problems = []
-        for p in (cls.vreqd, cls.sim):
-            if p is None:
-                continue
-            try:
-                p.stop(check=check)
-            except AssertionError as e:
-                problems.append(str(e))
-        cls.vreqd = cls.sim = None
-        cls.dir.cleanup()
-        if problems:
-            raise AssertionError("\n".join(problems))
-
-    def gone(self):
-        return None if self.vreqd.alive() else f"vreqd exited {self.vreqd.proc.returncode}"
+    def started(cls):
+        vreqd.poll(lambda: cls.vreqd.readyz()[0], 15, "vreqd to be ready")
 
     def wait(self, pred, what, timeout=15):
-        try:
-            return self.kube.wait(velero_path("serverstatusrequests", NS), pred, timeout, what,
-                                  abort=self.gone)
-        except AssertionError as e:
-            raise AssertionError(f"{e}\n{self.vreqd.tail()}") from None
+        return self.wait_for(velero_path("serverstatusrequests", NS), pred, timeout, what)
 
     def test_processed_then_deleted_after_ttl(self):
         names = [f"{self.id().split('.')[-2].lower()}-{i}" for i in range(3)]

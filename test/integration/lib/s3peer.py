@@ -7,6 +7,8 @@ path-style only, account S3RVER / S3RVER. This module:
   returns None when the peer is usable, else a one-line reason (tests then exit 77).
 - S3Peer(workdir, buckets): starts the peer on 127.0.0.1:0; .url, .host ("127.0.0.1:PORT"),
   .port; stop() (SIGTERM, exit 0 expected).
+- start_or_skip(prefix, buckets): for setUpModule, a new work dir and an S3Peer in it, or
+  exit 77 with one "SKIP: why" line when ensure_installed() says no.
 - An independent SigV4 signer written from the AWS documentation (not shared with vreqd's C
   signer): presign_get() builds a query-presigned GET URL, put_object() uploads with a
   header-signed PUT carrying the payload's SHA-256.
@@ -20,6 +22,7 @@ import http.client
 import os
 import shutil
 import subprocess
+import sys
 import urllib.parse
 
 import vrproc
@@ -44,6 +47,21 @@ def ensure_installed():
         last = r.stdout.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         return f"the S3 peer could not be installed: {last[0]}"
     return None
+
+
+def start_or_skip(prefix, buckets=("velero",)):
+    """For setUpModule: (work dir, S3Peer with buckets). When node or the peer cannot be
+    installed, prints one "SKIP: why" line and exits 77 (ctest: skipped)."""
+    why = ensure_installed()
+    if why:
+        print(f"SKIP: {why}")
+        sys.exit(77)
+    workdir = vrproc.workdir(prefix)
+    try:
+        return workdir, S3Peer(workdir.name, buckets=buckets)
+    except BaseException:
+        workdir.cleanup()
+        raise
 
 
 class S3Peer(vrproc.Proc):

@@ -10,6 +10,9 @@ and Restores, and vreqd; plus run_vreq() to run $VR_BIN_DIR/vreq against it.
   bsl_ca (PEM bytes) goes into the BSL's caCert; s3url_for(peer_port) overrides the s3Url
   (a TLS front);
   stop() stops everything (vreqd and kubesim must exit 0).
+- seed(kube, s3url, backups=("nightly",), restores=(), bsl_ca=None): the world's objects in
+  namespace velero (for tests that start kubesim themselves): Secret cloud-credentials,
+  BSL default (s3Url, bucket velero, path-style), Completed Backups and Restores.
 - gz(data) -> gzip bytes (fixed mtime).
 
 Import with sys.path.insert(0, <dir of this file>).
@@ -24,6 +27,7 @@ import threading
 import time
 
 import s3peer
+import vreqd
 import vrproc
 from vrproc import core_path, velero_path
 
@@ -119,52 +123,45 @@ class World:
             raise
 
     def _seed(self, url, backups, restores, bsl_ca):
-        k = self.kube
-        k.create(core_path("secrets", NS), {
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"namespace": NS, "name": "cloud-credentials"},
-            "data": {"cloud": base64.b64encode(SECRET_INI).decode()}})
-        storage = {"bucket": BUCKET}
-        if bsl_ca:
-            storage["caCert"] = base64.b64encode(bsl_ca).decode()
-        spec = {"provider": "aws", "objectStorage": storage,
-                "config": {"region": "us-east-1", "s3Url": url, "s3ForcePathStyle": "true"},
-                "credential": {"name": "cloud-credentials", "key": "cloud"}}
-        k.create(velero_path("backupstoragelocations", NS),
-                 velero_obj("BackupStorageLocation", "default", spec, {"phase": "Available"}))
-        for b in backups:
-            k.create(velero_path("backups", NS), velero_obj(
-                "Backup", b, {"storageLocation": "default"}, {"phase": "Completed"}))
-        for r, b in dict(restores).items():
-            k.create(velero_path("restores", NS), velero_obj(
-                "Restore", r, {"backupName": b}, {"phase": "Completed"}))
+        seed(self.kube, url, backups, restores, bsl_ca)
 
     def start_vreqd(self):
-        binary = os.path.join(os.environ["VR_BIN_DIR"], "vreqd")
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("AWS_") and k not in ("KUBECONFIG", "VELERO_NAMESPACE")}
-        env.update(HOME=self.workdir, AWS_EC2_METADATA_DISABLED="true")
-        self.vreqd = vrproc.Proc("vreqd", [binary, "--kubeconfig", self.kubeconfig,
-                                           "--namespace", NS, "--metrics-addr", "0"],
-                                 self.workdir, env=env)
+        self.vreqd = vreqd.Vreqd(self.workdir, self.sim, "--metrics-addr", "0",
+                                 wait_port=False)
 
     def drs(self):
         return self.kube.get(velero_path("downloadrequests", NS))["items"]
 
     def stop(self, check=True):
-        problems = []
         if self.relay:
             self.relay.close()
-        for p in (self.vreqd, self.sim, self.peer):
-            if p is None:
-                continue
-            try:
-                p.stop(check=check)
-            except AssertionError as e:
-                problems.append(str(e))
+        procs = (self.vreqd, self.sim, self.peer)
         self.vreqd = self.sim = self.peer = None
-        if problems:
-            raise AssertionError("\n".join(problems))
+        vreqd.stop_all(procs, check)
+
+
+def seed(kube, s3url, backups=("nightly",), restores=(), bsl_ca=None):
+    """Secret cloud-credentials (S3RVER keys), BSL default (s3url, bucket velero,
+    path-style, caCert bsl_ca when given), a Completed Backup in BSL default per name in
+    backups, and a Completed Restore per (restore, backup) in restores (dict or pairs)."""
+    kube.create(core_path("secrets", NS), {
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"namespace": NS, "name": "cloud-credentials"},
+        "data": {"cloud": base64.b64encode(SECRET_INI).decode()}})
+    storage = {"bucket": BUCKET}
+    if bsl_ca:
+        storage["caCert"] = base64.b64encode(bsl_ca).decode()
+    spec = {"provider": "aws", "objectStorage": storage,
+            "config": {"region": "us-east-1", "s3Url": s3url, "s3ForcePathStyle": "true"},
+            "credential": {"name": "cloud-credentials", "key": "cloud"}}
+    kube.create(velero_path("backupstoragelocations", NS),
+                velero_obj("BackupStorageLocation", "default", spec, {"phase": "Available"}))
+    for b in backups:
+        kube.create(velero_path("backups", NS), velero_obj(
+            "Backup", b, {"storageLocation": "default"}, {"phase": "Completed"}))
+    for r, b in dict(restores).items():
+        kube.create(velero_path("restores", NS), velero_obj(
+            "Restore", r, {"backupName": b}, {"phase": "Completed"}))
 
 
 def vreq_env(home, **extra):
