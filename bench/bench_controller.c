@@ -42,6 +42,7 @@
 
 #include "controller/downloadrequest.h"
 #include "core/common.h"
+#include "core/timefmt.h"
 #include "support/hclient.h"
 #include "support/ref_stack.h"
 #include "vreq/buf.h"
@@ -122,14 +123,6 @@ static double quantile(const uint64_t *sorted, size_t n, double q)
     size_t i = (size_t)(q * (double)n + 0.999999);
     i = i ? i - 1 : 0;
     return (double)sorted[i < n ? i : n - 1];
-}
-
-static void rfc3339(int64_t t, char *out, size_t cap)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* ---- the bench's loop and its raw HTTP connections (support/hclient.c) ---- */
@@ -352,7 +345,7 @@ static int write_world(const char *path, unsigned long npre)
     if (!f)
         return -1;
     char exp[32], line[512];
-    rfc3339((int64_t)time(NULL) + 86400, exp, sizeof(exp));
+    vr_time_format_rfc3339((int64_t)time(NULL) + 86400, exp, sizeof(exp));
     int rc = put(
         f,
         "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[\n"
@@ -1031,7 +1024,7 @@ static int ref_main(struct bench *b, int port, int conc)
 {
     struct refc r = {.npc = conc};
     b->user = &r;
-    rfc3339((int64_t)time(NULL) + 86400, r.exp, sizeof(r.exp));
+    vr_time_format_rfc3339((int64_t)time(NULL) + 86400, r.exp, sizeof(r.exp));
     uv_signal_init(b->hc.loop, &r.sigterm);
     uv_signal_start(&r.sigterm, ref_sigterm, SIGTERM);
     r.watch = watch_open(b, port, ref_line);

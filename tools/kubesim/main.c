@@ -15,6 +15,7 @@
 #include "vreq/log.h"
 #include "vreq/mem.h"
 #include "core/common.h"
+#include "core/timefmt.h"
 
 #include "sim.h"
 #include "store.h"
@@ -70,39 +71,10 @@ static int usage_error(const char *fmt, ...)
 /* Go-style duration ("500ms", "1m30s", "2h", "1.5s") to milliseconds. */
 static int parse_duration_ms(const char *s, uint64_t *out)
 {
-    static const struct {
-        const char *unit;
-        double ms;
-    } units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"ms", 1}, {"s", 1e3}, {"m", 6e4}, {"h", 3.6e6}};
-    double total = 0;
-    if (strcmp(s, "0") == 0) {
-        *out = 0;
-        return 0;
-    }
-    if (!*s)
+    int64_t ns;
+    if (vr_time_parse_duration(s, &ns) < 0 || ns < 0)
         return VR_EINVAL;
-    while (*s) {
-        char *end;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (end == s || errno || v < 0 || *s == '+' || *s == '-')
-            return VR_EINVAL;
-        size_t best = 0, best_len = 0;
-        for (size_t i = 0; i < VR_ARRAY_SIZE(units); i++) {
-            size_t n = strlen(units[i].unit);
-            if (strncmp(end, units[i].unit, n) == 0 && n > best_len) {
-                best = i;
-                best_len = n;
-            }
-        }
-        if (best_len == 0)
-            return VR_EINVAL;
-        total += v * units[best].ms;
-        s = end + best_len;
-    }
-    if (total > 1e15)
-        return VR_EINVAL;
-    *out = (uint64_t)total;
+    *out = (uint64_t)(ns / 1000000);
     return 0;
 }
 
