@@ -20,40 +20,7 @@
 
 /* ---- responses ---- */
 
-struct resp {
-    int status;
-    char head[4096];
-    char body[256 * 1024];
-    size_t body_len;
-};
-
-static struct resp R;
-
-/* Parses the response at *off; true (and *off advanced) when complete. */
-static bool parse_resp(const struct vr_buf *b, size_t *off, bool no_body, struct resp *r)
-{
-    memset(r, 0, sizeof(*r));
-    const char *p = b->p ? b->p + *off : "";
-    const char *end = b->p ? b->p + b->len : p;
-    const char *hend = strstr(p, "\r\n\r\n");
-    if (!hend)
-        return false;
-    size_t hlen = (size_t)(hend - p) + 2;
-    assert_true(hlen < sizeof(r->head));
-    memcpy(r->head, p, hlen);
-    r->status = (int)strtol(p + 9, NULL, 10);
-    const char *body = hend + 4;
-    const char *cl = strstr(r->head, "Content-Length: ");
-    assert_non_null(cl);
-    size_t n = no_body ? 0 : strtoul(cl + 16, NULL, 10);
-    if ((size_t)(end - body) < n)
-        return false;
-    assert_true(n < sizeof(r->body));
-    memcpy(r->body, body, n);
-    r->body_len = n;
-    *off = (size_t)(body + n - b->p);
-    return true;
-}
+static struct vr_test_resp R;
 
 struct want {
     struct vr_test_client *cl;
@@ -65,7 +32,7 @@ static int has_resp(void *arg)
 {
     struct want *w = arg;
     size_t off = w->off;
-    return parse_resp(&w->cl->in, &off, w->no_body, &R);
+    return vr_test_parse_resp(&w->cl->in, &off, w->no_body, &R);
 }
 
 /* Sends one request on a fresh connection and waits for its whole answer into R. */

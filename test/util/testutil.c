@@ -1,3 +1,4 @@
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,4 +198,68 @@ void vr_test_client_close(struct vr_test_client *cl)
 int vr_test_client_got_eof(void *arg)
 {
     return ((struct vr_test_client *)arg)->eof;
+}
+
+/* ---- hand-read HTTP responses ---- */
+
+bool vr_test_resp_has(const struct vr_test_resp *r, const char *line)
+{
+    return strstr(r->head, line) != NULL;
+}
+
+static bool parse_chunks(const char *p, const char *end, struct vr_test_resp *r, size_t *used)
+{
+    const char *start = p;
+    for (;;) {
+        const char *eol = strstr(p, "\r\n");
+        if (!eol || eol >= end)
+            return false;
+        size_t n = strtoul(p, NULL, 16);
+        p = eol + 2;
+        if ((size_t)(end - p) < n + 2)
+            return false;
+        if (n == 0) {
+            *used = (size_t)(p + 2 - start);
+            return true;
+        }
+        assert_true(r->body_len + n < sizeof(r->body));
+        memcpy(r->body + r->body_len, p, n);
+        r->body_len += n;
+        p += n + 2;
+    }
+}
+
+bool vr_test_parse_resp(const struct vr_buf *b, size_t *off, bool no_body, struct vr_test_resp *r)
+{
+    memset(r, 0, sizeof(*r));
+    const char *p = b->p ? b->p + *off : "";
+    const char *end = b->p ? b->p + b->len : p;
+    const char *hend = strstr(p, "\r\n\r\n");
+    if (!hend)
+        return false;
+    size_t hlen = (size_t)(hend - p) + 2;
+    assert_true(hlen < sizeof(r->head));
+    memcpy(r->head, p, hlen);
+    r->status = (int)strtol(p + 9, NULL, 10);
+    const char *body = hend + 4;
+    size_t used = 0;
+    const char *cl = strstr(r->head, "Content-Length: ");
+    r->chunked = vr_test_resp_has(r, "Transfer-Encoding: chunked\r\n");
+    if (no_body || r->status < 200 || r->status == 204 || r->status == 304) {
+        used = 0;
+    } else if (r->chunked) {
+        if (!parse_chunks(body, end, r, &used))
+            return false;
+    } else {
+        assert_non_null(cl);
+        size_t n = strtoul(cl + 16, NULL, 10);
+        if ((size_t)(end - body) < n)
+            return false;
+        assert_true(n < sizeof(r->body));
+        memcpy(r->body, body, n);
+        r->body_len = n;
+        used = n;
+    }
+    *off = (size_t)(body + used - b->p);
+    return true;
 }

@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,5 +52,21 @@ void vr_test_client_close(struct vr_test_client *cl);
 
 /* A vr_test_run_until condition, arg a struct vr_test_client *: EOF seen. */
 int vr_test_client_got_eof(void *arg);
+
+/* An HTTP/1.1 response read by hand from a vr_test_client's bytes. */
+struct vr_test_resp {
+    int status;
+    char head[4096];       /* status line and headers */
+    char body[256 * 1024]; /* de-chunked */
+    size_t body_len;
+    bool chunked;
+};
+
+/* Parses the response at *off of b; true (and *off advanced past it) when it is complete.
+ * no_body is for the answer to a HEAD. Fails the test on a head or body over the caps. */
+bool vr_test_parse_resp(const struct vr_buf *b, size_t *off, bool no_body, struct vr_test_resp *r);
+
+/* Whether the response's head holds line (e.g. "Connection: close\r\n"). */
+bool vr_test_resp_has(const struct vr_test_resp *r, const char *line);
 
 #endif
