@@ -42,9 +42,8 @@ struct vr_cu_sock {
     struct vr__link link; /* in cu->socks or cu->parked until closed */
     struct vr_curl_uv *cu;
     curl_socket_t fd;
-    int events;  /* UV_READABLE | UV_WRITABLE being watched */
-    bool owned;  /* opened by vr__cu_open_socket: kept until vr__cu_close_socket */
-    bool parked;   /* owned, and curl does not use it now (an idle connection) */
+    int events;    /* UV_READABLE | UV_WRITABLE being watched */
+    bool owned;    /* opened by vr__cu_open_socket: kept until vr__cu_close_socket */
     bool was_read; /* curl has asked to read from it: connected (see sock_park) */
 };
 
@@ -227,7 +226,6 @@ static void sock_park(struct vr_curl_uv *cu, struct vr_cu_sock *sock)
     }
     vr__link_remove(&sock->link);
     vr__link_push(&cu->parked, &sock->link);
-    sock->parked = true;
     (void)sock_set_events(sock, 0);
 }
 
@@ -235,7 +233,6 @@ static void sock_unpark(struct vr_curl_uv *cu, struct vr_cu_sock *sock)
 {
     vr__link_remove(&sock->link);
     vr__link_push(&cu->socks, &sock->link);
-    sock->parked = false;
 }
 
 /* A socket curl announces: one the bridge opened for it (parked until now), or one curl
@@ -323,7 +320,6 @@ curl_socket_t vr__cu_open_socket(void *clientp, curlsocktype purpose, struct cur
         (void)close(fd);
         return CURL_SOCKET_BAD;
     }
-    sock->parked = true;
     vr__link_push(&cu->parked, &sock->link);
     return fd;
 }
