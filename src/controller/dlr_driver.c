@@ -430,8 +430,7 @@ static void reconcile(struct vr_workqueue *wq, const char *key, void *arg)
     const struct vr_dlr_obj *p = o->payload;
     struct memo *m = *memo_find(c, key);
     struct vr_dlr_plan plan;
-    int64_t now_s = vr_clock_now_s(c->clock);
-    vr_dlr_decide(p, m ? m->err : NULL, now_s, c->opts.ttl_s, &plan);
+    vr_dlr_decide(p, m ? m->err : NULL, vr_clock_wall_ms(c->clock), c->opts.ttl_s, &plan);
     switch (plan.action) {
     case VR_DLR_NOTHING:
         key_done(c, key, VR_WQ_OK, 0, start_ms);

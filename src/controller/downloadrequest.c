@@ -26,14 +26,14 @@ static void plan_msg(struct vr_dlr_plan *p, const char *fmt, ...)
     p->action = VR_DLR_FAIL;
 }
 
-static void plan_wait(struct vr_dlr_plan *p, const struct vr_dlr_obj *o, int64_t now_s)
+static void plan_wait(struct vr_dlr_plan *p, const struct vr_dlr_obj *o, int64_t now_ms)
 {
     if (!o->has_expiration) {
         p->action = VR_DLR_NOTHING;
         return;
     }
     p->action = VR_DLR_WAIT;
-    p->after_ms = (uint64_t)(o->expiration_s - now_s) * 1000;
+    p->after_ms = (uint64_t)(o->expiration_s * 1000 - now_ms);
 }
 
 static bool is_new(const char *phase)
@@ -41,11 +41,12 @@ static bool is_new(const char *phase)
     return !*phase || !strcmp(phase, "New");
 }
 
-void vr_dlr_decide(const struct vr_dlr_obj *o, const char *last_error, int64_t now_s,
+void vr_dlr_decide(const struct vr_dlr_obj *o, const char *last_error, int64_t now_ms,
                    int64_t ttl_s, struct vr_dlr_plan *plan)
 {
     memset(plan, 0, sizeof(*plan));
-    if (o->has_expiration && o->expiration_s <= now_s) {
+    int64_t now_s = now_ms / 1000;
+    if (o->has_expiration && o->expiration_s * 1000 <= now_ms) {
         plan->action = VR_DLR_DELETE;
         return;
     }
@@ -55,7 +56,7 @@ void vr_dlr_decide(const struct vr_dlr_obj *o, const char *last_error, int64_t n
     }
     bool terminal = !strcmp(o->phase, "Processed") || !strcmp(o->phase, "Failed");
     if (terminal || (is_new(o->phase) && o->has_expiration) || o->bad) {
-        plan_wait(plan, o, now_s);
+        plan_wait(plan, o, now_ms);
         return;
     }
     if (!is_new(o->phase)) {

@@ -47,7 +47,7 @@ struct vr_dlr_plan {
 };
 
 /*
- * Decides for one cached request o at wall-clock now_s with URL lifetime ttl_s.
+ * Decides for one cached request o at wall-clock now_ms (Unix milliseconds) with URL lifetime ttl_s.
  * last_error is the transient failure that ended the previous attempts (NULL: none); a
  * request still failing one TTL after its creationTimestamp is given up (FAIL naming it).
  * Rules, in order:
@@ -62,7 +62,7 @@ struct vr_dlr_plan {
  *   any other phase                                    NOTHING
  * Writes every member of *plan.
  */
-void vr_dlr_decide(const struct vr_dlr_obj *o, const char *last_error, int64_t now_s,
+void vr_dlr_decide(const struct vr_dlr_obj *o, const char *last_error, int64_t now_ms,
                    int64_t ttl_s, struct vr_dlr_plan *plan);
 
 /* The informer caches resolve reads (borrowed). */

@@ -89,19 +89,19 @@ const struct vr_kcache_projector vr_ssr_proj = {
     .equal = proj_equal,
 };
 
-/* Delete at base + ttl, or requeue until then. */
-static void expire_at(int64_t base, int64_t now_s, int64_t ttl_s, struct vr_ssr_plan *plan)
+/* Delete at base + ttl (seconds), or requeue until that instant to the millisecond. */
+static void expire_at(int64_t base, int64_t now_ms, int64_t ttl_s, struct vr_ssr_plan *plan)
 {
-    int64_t due = base + ttl_s;
-    if (now_s >= due) {
+    int64_t due_ms = (base + ttl_s) * 1000;
+    if (now_ms >= due_ms) {
         plan->action = VR_SSR_DELETE;
         return;
     }
     plan->action = VR_SSR_REQUEUE;
-    plan->after_ms = (uint64_t)(due - now_s) * 1000;
+    plan->after_ms = (uint64_t)(due_ms - now_ms);
 }
 
-void vr_ssr_decide(const struct vr_ssr_obj *o, int64_t now_s, int64_t ttl_s,
+void vr_ssr_decide(const struct vr_ssr_obj *o, int64_t now_ms, int64_t ttl_s,
                    struct vr_ssr_plan *plan)
 {
     memset(plan, 0, sizeof(*plan));
@@ -112,9 +112,9 @@ void vr_ssr_decide(const struct vr_ssr_obj *o, int64_t now_s, int64_t ttl_s,
     bool processed = strcmp(o->phase, "Processed") == 0;
     plan->unknown_phase = !processed;
     if (processed && o->has_processed)
-        expire_at(o->processed_s, now_s, ttl_s, plan);
+        expire_at(o->processed_s, now_ms, ttl_s, plan);
     else if (o->has_created)
-        expire_at(o->created_s, now_s, ttl_s, plan);
+        expire_at(o->created_s, now_ms, ttl_s, plan);
     else
         plan->action = VR_SSR_DELETE; /* no time to count from: nothing will ever change */
 }

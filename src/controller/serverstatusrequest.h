@@ -71,9 +71,9 @@ struct vr_ssr_plan {
     bool unknown_phase; /* a phase other than "", New, Processed */
 };
 
-/* Decides for o at wall-clock now_s with lifetime ttl_s (rules above). Writes all of
- * *plan. Pure. */
-void vr_ssr_decide(const struct vr_ssr_obj *o, int64_t now_s, int64_t ttl_s,
+/* Decides for o at wall-clock now_ms (Unix milliseconds) with lifetime ttl_s (rules
+ * above); a REQUEUE lasts until the deletion instant exactly. Writes all of *plan. Pure. */
+void vr_ssr_decide(const struct vr_ssr_obj *o, int64_t now_ms, int64_t ttl_s,
                    struct vr_ssr_plan *plan);
 
 /* The merge patch for PROCESS, as JSON text (free with cJSON_free):

@@ -217,7 +217,7 @@ static void carry_out(struct run *r, const struct vr_kobj *o)
     struct vr_ssr_ctrl *c = r->c;
     struct vr_ssr_plan plan;
     const struct vr_ssr_obj *p = o->payload;
-    vr_ssr_decide(p, vr_clock_now_s(c->clock), c->o.ttl_s, &plan);
+    vr_ssr_decide(p, vr_clock_wall_ms(c->clock), c->o.ttl_s, &plan);
     if (plan.unknown_phase)
         log_unknown_once(c, o, p, c->o.ttl_s);
     switch (plan.action) {

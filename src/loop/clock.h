@@ -46,4 +46,11 @@ static inline int64_t vr_clock_now_s(struct vr_clock *c)
 
 int64_t vr_clock_now_us(struct vr_clock *c);
 
+/* Wall-clock Unix milliseconds: for waits that end at a wall-clock instant (an
+ * expiration), so the delay is not rounded to whole seconds. */
+static inline int64_t vr_clock_wall_ms(struct vr_clock *c)
+{
+    return vr_clock_now_us(c) / 1000;
+}
+
 #endif

@@ -7,6 +7,7 @@
 #include "vreq/mem.h"
 
 #define NOW 1767225600 /* 2026-01-01T00:00:00Z */
+#define MS(s) ((int64_t)(s) * 1000)
 
 static struct vr_dlr_obj obj(const char *kind, const char *phase, bool has_exp, int64_t exp)
 {
@@ -21,63 +22,68 @@ static void test_decide(void **state)
     (void)state;
     struct vr_dlr_plan p;
     struct vr_dlr_obj o = obj("BackupLog", "", false, 0);
-    vr_dlr_decide(&o, NULL, NOW, 600, &p);
+    vr_dlr_decide(&o, NULL, MS(NOW), 600, &p);
     assert_int_equal(p.action, VR_DLR_PROCESS);
     assert_int_equal(p.kind, VR_TK_BACKUP_LOG);
     o = obj("RestoreVolumeInfo", "New", false, 0);
-    vr_dlr_decide(&o, NULL, NOW, 600, &p);
+    vr_dlr_decide(&o, NULL, MS(NOW), 600, &p);
     assert_int_equal(p.action, VR_DLR_PROCESS);
     assert_int_equal(p.kind, VR_TK_RESTORE_VOLUME_INFO);
     /* Expired, any phase, boundary included. */
     const char *phases[] = {"", "New", "Processed", "Failed", "Other"};
     for (size_t i = 0; i < 5; i++) {
         o = obj("BackupLog", phases[i], true, NOW);
-        vr_dlr_decide(&o, NULL, NOW, 600, &p);
+        vr_dlr_decide(&o, NULL, MS(NOW), 600, &p);
         assert_int_equal(p.action, VR_DLR_DELETE);
     }
     /* Terminal, not expired: wait for the instant. */
     o = obj("BackupLog", "Processed", true, NOW + 42);
-    vr_dlr_decide(&o, NULL, NOW, 600, &p);
+    vr_dlr_decide(&o, NULL, MS(NOW), 600, &p);
     assert_int_equal(p.action, VR_DLR_WAIT);
     assert_int_equal(p.after_ms, 42000);
     o = obj("BackupLog", "Failed", true, NOW + 1);
-    vr_dlr_decide(&o, NULL, NOW, 600, &p);
+    vr_dlr_decide(&o, NULL, MS(NOW), 600, &p);
     assert_int_equal(p.action, VR_DLR_WAIT);
     assert_int_equal(p.after_ms, 1000);
+    vr_dlr_decide(&o, NULL, MS(NOW) + 250, 600, &p); /* to the millisecond */
+    assert_int_equal(p.action, VR_DLR_WAIT);
+    assert_int_equal(p.after_ms, 750);
+    vr_dlr_decide(&o, NULL, MS(NOW + 1), 600, &p);
+    assert_int_equal(p.action, VR_DLR_DELETE);
     /* Expiration-only failure marker. */
     o = obj("BackupLog", "", true, NOW + 5);
-    vr_dlr_decide(&o, NULL, NOW, 600, &p);
+    vr_dlr_decide(&o, NULL, MS(NOW), 600, &p);
     assert_int_equal(p.action, VR_DLR_WAIT);
     /* Terminal without expiration, other phases: nothing. */
     o = obj("BackupLog", "Processed", false, 0);
-    vr_dlr_decide(&o, NULL, NOW, 600, &p);
+    vr_dlr_decide(&o, NULL, MS(NOW), 600, &p);
     assert_int_equal(p.action, VR_DLR_NOTHING);
     o = obj("BackupLog", "Weird", false, 0);
-    vr_dlr_decide(&o, NULL, NOW, 600, &p);
+    vr_dlr_decide(&o, NULL, MS(NOW), 600, &p);
     assert_int_equal(p.action, VR_DLR_NOTHING);
     /* Unknown kind. */
     o = obj("BackupItemSnapshots", "", false, 0);
-    vr_dlr_decide(&o, NULL, NOW, 600, &p);
+    vr_dlr_decide(&o, NULL, MS(NOW), 600, &p);
     assert_int_equal(p.action, VR_DLR_FAIL);
     assert_string_equal(p.message, "unsupported download target kind \"BackupItemSnapshots\"");
     /* Bad input. */
     o = obj(NULL, "", false, 0);
     o.bad = "spec.target.kind and spec.target.name must be non-empty strings";
-    vr_dlr_decide(&o, NULL, NOW, 600, &p);
+    vr_dlr_decide(&o, NULL, MS(NOW), 600, &p);
     assert_int_equal(p.action, VR_DLR_FAIL);
     assert_non_null(strstr(p.message, "spec.target.kind"));
     o.has_expiration = true;
     o.expiration_s = NOW + 3;
-    vr_dlr_decide(&o, NULL, NOW, 600, &p);
+    vr_dlr_decide(&o, NULL, MS(NOW), 600, &p);
     assert_int_equal(p.action, VR_DLR_WAIT);
     /* Transient failures: retried within a TTL of creation, given up after. */
     o = obj("BackupLog", "", false, 0);
-    vr_dlr_decide(&o, "region lookup: timed out", NOW, 600, &p);
+    vr_dlr_decide(&o, "region lookup: timed out", MS(NOW), 600, &p);
     assert_int_equal(p.action, VR_DLR_PROCESS);
-    vr_dlr_decide(&o, "region lookup: timed out", NOW + 590, 600, &p);
+    vr_dlr_decide(&o, "region lookup: timed out", MS(NOW + 590), 600, &p);
     assert_int_equal(p.action, VR_DLR_FAIL);
     assert_non_null(strstr(p.message, "gave up after 600s: region lookup: timed out"));
-    vr_dlr_decide(&o, NULL, NOW + 5000, 600, &p);
+    vr_dlr_decide(&o, NULL, MS(NOW + 5000), 600, &p);
     assert_int_equal(p.action, VR_DLR_PROCESS); /* old but never failed: try */
     assert_string_equal(vr_dlr_action_name(VR_DLR_WAIT), "wait");
 }
@@ -226,7 +232,7 @@ static void test_projection_bad_input(void **state)
         const struct vr_dlr_obj *p = o->payload;
         assert_non_null(p->bad);
         struct vr_dlr_plan plan;
-        vr_dlr_decide(p, NULL, NOW, 600, &plan);
+        vr_dlr_decide(p, NULL, MS(NOW), 600, &plan);
         assert_int_equal(plan.action, VR_DLR_FAIL);
         vr_kobj_free(o);
         cJSON_Delete(j);

@@ -13,6 +13,7 @@
 #include "vreq/mem.h"
 
 #define T0 INT64_C(1767227400) /* 2026-01-01T00:30:00Z */
+#define MS(s) ((int64_t)(s) * 1000)
 
 static cJSON *parse(const char *s)
 {
@@ -39,14 +40,14 @@ static void test_new_is_processed(void **state)
                                  "\"creationTimestamp\":\"2026-01-01T00:29:59Z\"},\"spec\":{}}");
     assert_string_equal(o.phase, "");
     assert_true(o.has_created && o.created_s == T0 - 1);
-    vr_ssr_decide(&o, T0, 60, &p);
+    vr_ssr_decide(&o, MS(T0), 60, &p);
     assert_int_equal(p.action, VR_SSR_PROCESS);
     assert_false(p.unknown_phase);
     o = obj_of("{\"metadata\":{},\"status\":{\"phase\":\"New\"}}");
-    vr_ssr_decide(&o, T0, 60, &p);
+    vr_ssr_decide(&o, MS(T0), 60, &p);
     assert_int_equal(p.action, VR_SSR_PROCESS);
     /* Even an old New request is processed (then deleted a TTL later). */
-    vr_ssr_decide(&o, T0 + 100000, 60, &p);
+    vr_ssr_decide(&o, MS(T0 + 100000), 60, &p);
     assert_int_equal(p.action, VR_SSR_PROCESS);
 }
 
@@ -58,22 +59,29 @@ static void test_processed_requeue_then_delete(void **state)
                                  "\"status\":{\"phase\":\"Processed\","
                                  "\"processedTimestamp\":\"2026-01-01T00:30:00Z\"}}");
     assert_true(o.has_processed && o.processed_s == T0);
-    vr_ssr_decide(&o, T0, 60, &p);
+    vr_ssr_decide(&o, MS(T0), 60, &p);
     assert_int_equal(p.action, VR_SSR_REQUEUE);
     assert_true(p.after_ms == 60000);
-    vr_ssr_decide(&o, T0 + 59, 60, &p);
+    vr_ssr_decide(&o, MS(T0 + 59), 60, &p);
     assert_int_equal(p.action, VR_SSR_REQUEUE);
     assert_true(p.after_ms == 1000);
-    vr_ssr_decide(&o, T0 + 60, 60, &p); /* at processedTimestamp + TTL exactly */
+    /* The wait ends at the instant, not a whole second after a late reading. */
+    vr_ssr_decide(&o, MS(T0 + 58) + 999, 60, &p);
+    assert_int_equal(p.action, VR_SSR_REQUEUE);
+    assert_true(p.after_ms == 1001);
+    vr_ssr_decide(&o, MS(T0 + 60) - 1, 60, &p);
+    assert_int_equal(p.action, VR_SSR_REQUEUE);
+    assert_true(p.after_ms == 1);
+    vr_ssr_decide(&o, MS(T0 + 60), 60, &p); /* at processedTimestamp + TTL exactly */
     assert_int_equal(p.action, VR_SSR_DELETE);
-    vr_ssr_decide(&o, T0 + 5000, 60, &p);
+    vr_ssr_decide(&o, MS(T0 + 5000), 60, &p);
     assert_int_equal(p.action, VR_SSR_DELETE);
-    vr_ssr_decide(&o, T0, 0, &p); /* TTL 0: at once */
+    vr_ssr_decide(&o, MS(T0), 0, &p); /* TTL 0: at once */
     assert_int_equal(p.action, VR_SSR_DELETE);
     /* Processed without processedTimestamp (Velero would crash): creation counts. */
     o = obj_of("{\"metadata\":{\"creationTimestamp\":\"2026-01-01T00:30:00Z\"},"
                "\"status\":{\"phase\":\"Processed\"}}");
-    vr_ssr_decide(&o, T0 + 10, 60, &p);
+    vr_ssr_decide(&o, MS(T0 + 10), 60, &p);
     assert_int_equal(p.action, VR_SSR_REQUEUE);
     assert_true(p.after_ms == 50000);
     assert_false(p.unknown_phase);
@@ -86,16 +94,16 @@ static void test_other_phase(void **state)
     struct vr_ssr_obj o = obj_of("{\"metadata\":{\"creationTimestamp\":\"2026-01-01T00:30:00Z\"},"
                                  "\"status\":{\"phase\":\"Bogus\","
                                  "\"processedTimestamp\":\"2026-01-01T00:00:00Z\"}}");
-    vr_ssr_decide(&o, T0 + 30, 60, &p);
+    vr_ssr_decide(&o, MS(T0 + 30), 60, &p);
     assert_int_equal(p.action, VR_SSR_REQUEUE); /* creation + TTL, not processedTimestamp */
     assert_true(p.after_ms == 30000);
     assert_true(p.unknown_phase);
-    vr_ssr_decide(&o, T0 + 60, 60, &p);
+    vr_ssr_decide(&o, MS(T0 + 60), 60, &p);
     assert_int_equal(p.action, VR_SSR_DELETE);
     assert_true(p.unknown_phase);
     /* No timestamps at all: nothing will ever change, delete. */
     o = obj_of("{\"status\":{\"phase\":\"Bogus\"}}");
-    vr_ssr_decide(&o, T0, 60, &p);
+    vr_ssr_decide(&o, MS(T0), 60, &p);
     assert_int_equal(p.action, VR_SSR_DELETE);
 }
 
