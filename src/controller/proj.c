@@ -99,53 +99,87 @@ int vr_base64_decode(const char *s, size_t n, char **out, size_t *outlen)
 
 /* ---- DownloadRequest ---- */
 
-static void dlr_release(void *p)
+/* A string member, borrowed: 1 when present as a string (*out), 0 when absent or null, -1
+ * when of another type (*out untouched). */
+static int str_ref(const cJSON *o, const char *k, const char **out)
 {
-    struct vr_dlr_obj *o = p;
-    vr_free(o->kind);
-    vr_free(o->target);
-    vr_free(o->phase);
-    vr_free(o->message);
-    vr_free(o);
+    const cJSON *v = get(o, k);
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return -1;
+    *out = v->valuestring;
+    return 1;
 }
 
-static void dlr_status(const cJSON *st, struct vr_dlr_obj *o)
+/* The DownloadRequest payload is one block, the struct then its four strings, because one
+ * is cached per request (bench/README.md, memory). */
+static void dlr_release(void *p)
 {
-    char *exp = NULL, *url = NULL;
-    if (str_member(st, "phase", &o->phase) < 0 || str_member(st, "message", &o->message) < 0)
+    vr_free(p);
+}
+
+struct dlr_strs {
+    const char *kind, *target, *phase, *message;
+};
+
+static void dlr_status(const cJSON *st, struct vr_dlr_obj *o, struct dlr_strs *s)
+{
+    const char *exp = NULL, *url = NULL;
+    if (str_ref(st, "phase", &s->phase) < 0 || str_ref(st, "message", &s->message) < 0)
         o->bad = "status.phase and status.message must be strings";
-    if (str_member(st, "downloadURL", &url) < 0)
+    if (str_ref(st, "downloadURL", &url) < 0)
         o->bad = "status.downloadURL must be a string";
     o->has_url = url && *url;
-    vr_free(url);
-    int rc = str_member(st, "expiration", &exp);
+    int rc = str_ref(st, "expiration", &exp);
     if (rc < 0 || (rc > 0 && vr_rfc3339_parse(exp, &o->expiration_s) < 0))
         o->bad = "status.expiration is not an RFC 3339 time";
     else
         o->has_expiration = rc > 0;
-    vr_free(exp);
+}
+
+/* Copies s (NULL stays NULL) to *at and advances it. */
+static char *put_str(char **at, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *r = memcpy(*at, s, n);
+    *at += n;
+    return r;
+}
+
+static size_t str_size(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
 }
 
 static int dlr_extract(const cJSON *obj, void **out)
 {
-    struct vr_dlr_obj *o = vr_xcalloc(1, sizeof(*o));
+    struct vr_dlr_obj tmp = {0};
+    struct dlr_strs s = {0};
     const cJSON *target = get(get(obj, "spec"), "target");
-    if (str_member(target, "kind", &o->kind) <= 0 || str_member(target, "name", &o->target) <= 0 ||
-        !*o->target)
-        o->bad = "spec.target.kind and spec.target.name must be non-empty strings";
+    if (str_ref(target, "kind", &s.kind) <= 0 || str_ref(target, "name", &s.target) <= 0 ||
+        !*s.target)
+        tmp.bad = "spec.target.kind and spec.target.name must be non-empty strings";
     const cJSON *st = get(obj, "status");
     if (st && !cJSON_IsNull(st) && !cJSON_IsObject(st))
-        o->bad = "status must be an object";
+        tmp.bad = "status must be an object";
     else
-        dlr_status(st, o);
-    char *created = NULL;
-    if (str_member(get(obj, "metadata"), "creationTimestamp", &created) > 0)
-        (void)vr_rfc3339_parse(created, &o->created_s);
-    vr_free(created);
-    if (!o->phase)
-        o->phase = vr_xstrdup("");
-    if (!o->message)
-        o->message = vr_xstrdup("");
+        dlr_status(st, &tmp, &s);
+    const char *created = NULL;
+    if (str_ref(get(obj, "metadata"), "creationTimestamp", &created) > 0)
+        (void)vr_rfc3339_parse(created, &tmp.created_s);
+    s.phase = s.phase ? s.phase : "";
+    s.message = s.message ? s.message : "";
+    struct vr_dlr_obj *o = vr_xmalloc(sizeof(*o) + str_size(s.kind) + str_size(s.target) +
+                                      str_size(s.phase) + str_size(s.message));
+    *o = tmp;
+    char *at = (char *)(o + 1);
+    o->kind = put_str(&at, s.kind);
+    o->target = put_str(&at, s.target);
+    o->phase = put_str(&at, s.phase);
+    o->message = put_str(&at, s.message);
     *out = o;
     return 0;
 }

@@ -17,7 +17,7 @@
 
 #include "kube/cache.h"
 
-/* DownloadRequest. */
+/* DownloadRequest. One allocation: the strings live in the same block, after the struct. */
 struct vr_dlr_obj {
     char *kind;          /* spec.target.kind, NULL when missing */
     char *target;        /* spec.target.name, NULL when missing */
