@@ -30,6 +30,10 @@ void vr_free(void *p);
 /* Wipes n bytes (OPENSSL_cleanse) and frees p: for tokens and keys. */
 void vr_free_secret(void *p, size_t n);
 
+/* Hands the allocator's free pages back to the system (glibc malloc_trim; a no-op
+ * elsewhere). For after a large transient allocation, such as a list's parse trees. */
+void vr_mem_trim(void);
+
 /* Makes cJSON allocate through vr_x*. Call once at start-up (idempotent). */
 void vr_mem_init_cjson(void);
 

@@ -5,6 +5,9 @@
 
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "vreq/mem.h"
 
@@ -76,6 +79,13 @@ void vr_free_secret(void *p, size_t n)
         return;
     OPENSSL_cleanse(p, n);
     free(p);
+}
+
+void vr_mem_trim(void)
+{
+#if defined(__GLIBC__)
+    (void)malloc_trim(0);
+#endif
 }
 
 void vr_mem_init_cjson(void)

@@ -6,9 +6,13 @@
 #include "queue/timerheap.h"
 #include "vreq/err.h"
 #include "vreq/log.h"
+#include "vreq/mem.h"
 
 #define TABLE_MIN 64
 #define NOT_ARMED UINT64_MAX
+/* Once this many records were live at once, their memory is handed back when the table
+ * empties again (a resync or start-up burst; vr_mem_trim). */
+#define TRIM_AFTER_BURST 1024
 
 /* One record per known key, stored once: in the hash table always, in the ready FIFO while
  * QUEUED, in the timer heap while WAITING or PROCESSING_WAITING. */
@@ -36,6 +40,7 @@ struct vr_workqueue {
     struct wq_item **buckets; /* nbuckets is a power of two */
     size_t nbuckets;
     size_t nitems;
+    size_t burst; /* most records live at once since the table was last empty */
     struct wq_item *qhead;
     struct wq_item *qtail;
     size_t nready;
@@ -168,7 +173,8 @@ static int item_get(struct vr_workqueue *wq, const char *key, struct wq_item **o
         memcpy(it->key, key, len);
         it->hnext = wq->buckets[hash & (wq->nbuckets - 1)];
         wq->buckets[hash & (wq->nbuckets - 1)] = it;
-        wq->nitems++;
+        if (++wq->nitems > wq->burst)
+            wq->burst = wq->nitems;
     }
     *out = it;
     return 0;
@@ -190,6 +196,11 @@ static void item_release(struct vr_workqueue *wq, struct wq_item *it)
         return;
     item_unlink(wq, it);
     vr_free(it);
+    if (wq->nitems == 0) {
+        if (wq->burst >= TRIM_AFTER_BURST)
+            vr_mem_trim();
+        wq->burst = 0;
+    }
 }
 
 /* --- the ready FIFO, the dispatcher and the timer --- */

@@ -35,6 +35,10 @@
  * With a fake clock the uv_timer (which runs on loop time) is irrelevant: tests advance the
  * clock and call vr_wq_run_due directly.
  *
+ * Memory: a record lives only while its key is queued, processing, waiting or failing. Once
+ * 1024 or more were live at once (a start-up or resync burst), the table's emptying again
+ * hands the freed memory back to the system (vr_mem_trim).
+ *
  * Logging: every key state change at trace level, subsystem "wq" (VR_TRACE=wq), with the
  * queue's name and the key.
  */
