@@ -436,7 +436,12 @@ static void reconcile(struct vr_workqueue *wq, const char *key, void *arg)
         key_done(c, key, VR_WQ_OK, 0, start_ms);
         return;
     case VR_DLR_WAIT:
-        key_done(c, key, VR_WQ_REQUEUE_AFTER, plan.after_ms, start_ms);
+        /* More than two resyncs away: one of them comes back while it is one to two away
+         * (however the timers jitter), so no timer-heap record is kept meanwhile. */
+        if (c->opts.resync_ms && plan.after_ms > 2 * c->opts.resync_ms)
+            key_done(c, key, VR_WQ_OK, 0, start_ms);
+        else
+            key_done(c, key, VR_WQ_REQUEUE_AFTER, plan.after_ms, start_ms);
         return;
     case VR_DLR_DELETE: {
         struct run *r = run_new(c, key, o);

@@ -11,6 +11,8 @@
 #include "testutil.h"
 #include "controller/downloadrequest.h"
 #include "kube/client.h"
+#include "kube/informer.h"
+#include "queue/workqueue.h"
 #include "loop/clock.h"
 #include "vreq/buf.h"
 #include "vreq/curl_uv.h"
@@ -75,6 +77,8 @@ struct env {
     struct vr_kube_client *kc;
     struct vr_dlr_ctrl *ctrl;
     bool failed_phase, status_sub, all_ns;
+    uint64_t resync_ms;
+    uint64_t reconciles_until; /* settled(): stats.reconciles to reach */
     int stats_patch;
     bool stats_done;
 };
@@ -220,7 +224,8 @@ static void env_setup(struct env *e, int64_t ttl_s)
     cfg.namespace = vr_xstrdup(NS);
     assert_int_equal(vr_kube_client_new(e->cu, &e->clock, &cfg, NULL, &e->kc), 0);
     vr_kube_config_cleanup(&cfg);
-    struct vr_dlr_opts o = {.ns = e->all_ns ? NULL : NS, .ttl_s = ttl_s, .resync_ms = 0};
+    struct vr_dlr_opts o = {.ns = e->all_ns ? NULL : NS, .ttl_s = ttl_s,
+                            .resync_ms = e->resync_ms};
     assert_int_equal(vr_dlr_ctrl_new(&e->loop, &e->clock, e->cu, e->kc, &o, &e->ctrl), 0);
     vr_dlr_ctrl_start(e->ctrl);
 }
@@ -335,6 +340,59 @@ static void test_all_namespaces(void **state)
     run_scenario(&e);
 }
 
+/* The controller's own cache shows every request with its expiration. */
+static int cached_done(void *arg)
+{
+    struct env *e = arg;
+    const struct vr_kube_resource *r;
+    const struct vr_informer *inf = vr_dlr_ctrl_informer(e->ctrl, 0, &r);
+    assert_string_equal(r->plural, "downloadrequests");
+    for (size_t i = 0; i < NDRS; i++) {
+        const struct vr_kobj *o = vr_kcache_get(vr_informer_cache(inf), drs[i].ns, drs[i].name);
+        if (!o || !((const struct vr_dlr_obj *)o->payload)->has_expiration)
+            return 0;
+    }
+    return 1;
+}
+
+static int settled(void *arg)
+{
+    struct env *e = arg;
+    struct vr_dlr_stats s;
+    vr_dlr_ctrl_stats(e->ctrl, &s);
+    const struct vr_workqueue *q = vr_dlr_ctrl_queue(e->ctrl);
+    return s.reconciles >= e->reconciles_until && vr_wq_len(q) == 0 && vr_wq_in_flight(q) == 0;
+}
+
+/* Served requests wait for their expiration in the queue's timer heap, unless a resync comes
+ * first: with one every second, a request expiring in a minute keeps no queue record. */
+static void run_waiting(uint64_t resync_ms, size_t want_waiting)
+{
+    struct env e = {.failed_phase = true, .resync_ms = resync_ms};
+    env_setup(&e, 60);
+    assert_true(vr_test_run_until(&e.loop, cached_done, &e, 10000));
+    /* Every request reconciled once more, from the complete cache. */
+    struct vr_dlr_stats s;
+    vr_dlr_ctrl_stats(e.ctrl, &s);
+    e.reconciles_until = s.reconciles + NDRS;
+    vr_dlr_ctrl_resync(e.ctrl);
+    assert_true(vr_test_run_until(&e.loop, settled, &e, 10000));
+    assert_int_equal(vr_wq_num_waiting(vr_dlr_ctrl_queue(e.ctrl)), want_waiting);
+    env_teardown(&e);
+}
+
+static void test_waiting_without_resync(void **state)
+{
+    (void)state;
+    run_waiting(0, NDRS);
+}
+
+static void test_waiting_with_resync(void **state)
+{
+    (void)state;
+    run_waiting(1000, 0);
+}
+
 static void test_deleted_at_expiration(void **state)
 {
     (void)state;
@@ -355,6 +413,25 @@ static void test_deleted_at_expiration(void **state)
     env_teardown(&e);
 }
 
+/* The same with a resync every second: the requests are dropped from the queue while their
+ * expiration is more than two resyncs away, then wait in the heap, and go at expiration. */
+static void test_deleted_at_expiration_with_resync(void **state)
+{
+    (void)state;
+    struct env e = {.failed_phase = true, .resync_ms = 1000};
+    env_setup(&e, 3);
+    assert_true(vr_test_run_until(&e.loop, all_done, &e, 10000));
+    int64_t exp_s = 0;
+    assert_int_equal(vr_rfc3339_parse(field(status_of(&e, NS, "ok-log"), "expiration"), &exp_s),
+                     0);
+    assert_true(vr_test_run_until(&e.loop, all_gone, &e, 10000));
+    assert_true(vr_clock_now_s(&e.clock) >= exp_s);
+    struct vr_dlr_stats s;
+    vr_dlr_ctrl_stats(e.ctrl, &s);
+    assert_int_equal(s.deleted, NDRS);
+    env_teardown(&e);
+}
+
 int main(void)
 {
     vr_mem_init_cjson();
@@ -364,7 +441,10 @@ int main(void)
         cmocka_unit_test(test_status_subresource_expiration_only),
         cmocka_unit_test(test_status_subresource_failed),
         cmocka_unit_test(test_all_namespaces),
+        cmocka_unit_test(test_waiting_without_resync),
+        cmocka_unit_test(test_waiting_with_resync),
         cmocka_unit_test(test_deleted_at_expiration),
+        cmocka_unit_test(test_deleted_at_expiration_with_resync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
