@@ -1201,7 +1201,8 @@ static int phase_idle(struct bench *b, int rounds, int per, struct targets *t)
 static void mem_intro(int runs)
 {
     printf("\n### Memory and start-up\n\nvreqd with N Processed DownloadRequests preloaded in "
-           "kubesim (expiring in 24 h, so each waits in the queue's timer heap), %d runs each. "
+           "kubesim (expiring in 24 h: beyond two resync periods, so none keeps a queue record), "
+           "%d runs each. "
            "Start-up = spawn -> first `/readyz` 200 (polled every millisecond); memory read once "
            "every request has been reconciled and the queue is empty (3 runs at 100k): VmRSS, "
            "RssAnon and RssFile from /proc/PID/status, Pss from /proc/PID/smaps_rollup (shared "
