@@ -22,7 +22,9 @@
  * vr_curl_uv_close), or the negative code a data callback returned to abort the transfer.
  *
  * Logging: subsystem "curl", trace level only; a URL is logged as scheme://host[:port]/path
- * (no userinfo, no query string) and header values are never logged.
+ * (no userinfo, no query string). While "curl" is traced, libcurl's own debug output is
+ * logged too, one line per message or header line, through the redactor of
+ * src/http/curl_debug.h: credential-bearing header values become "<redacted>".
  */
 #ifndef VREQ_CURL_UV_H
 #define VREQ_CURL_UV_H

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "core/common.h"
+#include "http/curl_debug.h"
 #include "http/req_int.h"
 #include "vreq/buf.h"
 #include "vreq/curl_uv.h"
@@ -357,9 +358,23 @@ static void apply_method(struct vr_req *req)
         SETOPT(req, CURLOPT_CUSTOMREQUEST, req->method);
 }
 
+/* curl's debug output, redacted, only while "curl" is traced: otherwise curl does not
+ * even format it. Raw CURLOPT_VERBOSE output (to stderr) never happens: the debug function
+ * is set first. A reused easy handle comes back reset, so neither option lingers. */
+static void apply_debug(struct vr_req *req)
+{
+    if (!vr_log_enabled(VR_LOG_TRACE, "curl"))
+        return;
+    (void)req_log(req);
+    SETOPT(req, CURLOPT_DEBUGFUNCTION, vr_curl_debug_cb);
+    SETOPT(req, CURLOPT_DEBUGDATA, (void *)&req->log);
+    SETOPT(req, CURLOPT_VERBOSE, 1L);
+}
+
 static void apply_options(struct vr_req *req)
 {
     apply_method(req);
+    apply_debug(req);
     SETOPT(req, CURLOPT_HTTPHEADER, req->headers);
     /* With a known Content-Length over the cap, curl stops before reading the body. */
     if (!req->data_cb)
