@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "core/common.h"
+#include "vreq/log.h"
 
 static const char help_logs[] =
     "Prints the log, gunzipped, on stdout.\n";
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
     struct vr_cli_args args;
     const struct vr_cli_cmd *cmd;
     char err[1024];
+    vr_log_init_from_env(); /* VR_TRACE=curl,watch,...: trace lines on stderr */
     if (vr_cli_parse_args(argc, argv, cmds, VR_ARRAY_SIZE(cmds), env, &opts, &args, &cmd, err,
                           sizeof(err)) < 0) {
         fprintf(stderr, "Error: %s\nRun 'vreq%s%s --help' for usage.\n", err, cmd ? " " : "",
@@ -89,5 +91,7 @@ int main(int argc, char **argv)
         vr_cli_exit(&cli, VR_CLI_EXIT_FAIL, "%s", err);
     else
         cmd->run(&cli, &args);
-    return vr_cli_run(&cli);
+    int code = vr_cli_run(&cli);
+    vr_log_flush(); /* the summaries of repeated lines still being counted */
+    return code;
 }

@@ -77,5 +77,6 @@ int main(int argc, char **argv)
         code = 1;
     vr_daemon_free(d);
     VR_LOG(VR_LOG_INFO, "app", "vreqd stopped exit=%d", code);
+    vr_log_flush(); /* the summaries of repeated lines still being counted */
     return code;
 }

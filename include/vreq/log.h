@@ -9,11 +9,22 @@
  * Context is explicit: an actor owns a struct vr_log_ctx whose key/value pointers are
  * borrowed and must outlive every log call that uses it.
  * Never log secrets: run URLs through vr_redact_url() first.
+ *
+ * Repeated warn and error lines are collapsed (STYLE.md §6). A line is identical to another
+ * when everything but its timestamp is (level, subsys, message, context). The first one is
+ * written; identical ones in the 60 s after it are only counted. When that window ends, one
+ * line at the same level, subsys and context says "<message> (N more like this in the last
+ * 60 s)" (in JSON the suffix is part of "msg"; no other key changes), and the next identical
+ * line starts a new window. The log has no timer: an ended window is noticed by the next
+ * vr_log_write of any line, or by vr_log_flush(). At most 32 lines are tracked; a new one
+ * evicts the oldest, writing its summary first. Info, debug and trace lines are never
+ * collapsed.
  */
 #ifndef VREQ_LOG_H
 #define VREQ_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "vreq/mem.h"
 
@@ -57,8 +68,18 @@ enum vr_log_level vr_log_get_level(void);
 void vr_log_set_format(enum vr_log_format format);
 /* Re-reads VR_TRACE from the environment. */
 void vr_log_init_from_env(void);
-/* NULL restores stderr. */
+/* NULL restores stderr. Pending summaries are written to the old sink first (they count
+ * lines it saw), and so are they before vr_log_set_format() changes the format. */
 void vr_log_set_sink(vr_log_sink_cb cb, void *arg);
+
+/* Ends every collapse window now: writes the summary of each line that had repeats held
+ * back and forgets all lines. Call it before exit. */
+void vr_log_flush(void);
+
+/* For tests only: the monotonic clock, in ms, that collapse windows are measured on; NULL
+ * restores CLOCK_MONOTONIC. Flushes first, since windows do not carry over clocks. */
+typedef uint64_t (*vr_log_clock_cb)(void);
+void vr_log_set_clock(vr_log_clock_cb now_ms);
 
 /* "trace", "debug", "info", "warn"/"warning", "error", "off". 0 or VR_EINVAL. */
 int vr_log_parse_level(const char *s, enum vr_log_level *out);

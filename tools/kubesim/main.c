@@ -363,6 +363,7 @@ int main(int argc, char **argv)
         stop(&ms);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
+    vr_log_flush(); /* the summaries of repeated lines still being counted */
     if (uv_loop_close(&loop) != 0) {
         fputs("kubesim: handles left open at exit\n", stderr);
         return 1;
