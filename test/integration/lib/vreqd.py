@@ -67,8 +67,9 @@ class Vreqd(vrproc.Proc):
             try:
                 self.port = int(poll(self._port, 15, f"{name}'s metrics port").group(1))
             except AssertionError as e:
+                tail = self.tail()  # before stop(), which closes the stderr file
                 self.stop(check=False)
-                raise AssertionError(f"{e}\n{self.tail()}") from None
+                raise AssertionError(f"{e}\n{tail}") from None
 
     def _port(self):
         if not self.alive():
