@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "core/arena.h"
 #include "core/common.h"
 #include "kube/client_int.h"
 #include "kube/status.h"
@@ -444,16 +445,17 @@ static int on_req_data(struct vr_req *req, struct vr_str chunk, void *arg)
 
 /* ---- completion of a request ---- */
 
-/* A 2xx body: parsed when present; a Status with "status":"Failure" is still an error. */
-static int parse_success(struct vr_kube_call *call, struct vr_str body, int http, cJSON **obj)
+/* A 2xx body: parsed into arena when present (the tree goes with the arena, never through
+ * cJSON_Delete); a Status with "status":"Failure" is still an error. */
+static int parse_success(struct vr_kube_call *call, struct vr_str body, int http,
+                         struct vr_arena *arena, const cJSON **obj)
 {
     const char *end = NULL;
     *obj = NULL;
     if (vr_str_trim(body).n == 0)
         return 0;
-    cJSON *doc = cJSON_ParseWithLengthOpts(body.p, body.n, &end, 0);
+    cJSON *doc = vr_arena_parse_json(arena, body.p, body.n, &end);
     if (!doc || vr_str_trim(vr_str_make(end, body.n - (size_t)(end - body.p))).n != 0) {
-        cJSON_Delete(doc);
         vr_kube_status_local(&call->st, "malformed JSON in a successful response");
         call->st.code = http;
         return VR_EPARSE;
@@ -466,7 +468,6 @@ static int parse_success(struct vr_kube_call *call, struct vr_str body, int http
         int c = cJSON_IsNumber(code) && code->valuedouble >= 400 && code->valuedouble < 600
                     ? (int)code->valuedouble
                     : 500;
-        cJSON_Delete(doc);
         return vr_kube_status_parse(c, body, vr_str_make(NULL, 0), &call->st);
     }
     *obj = doc;
@@ -517,12 +518,16 @@ static void done_error_response(struct vr_kube_call *call, struct vr_req *req, i
 
 static void done_success(struct vr_kube_call *call, struct vr_req *req, int http)
 {
-    cJSON *obj = NULL;
+    const cJSON *obj = NULL;
     struct vr_str body = vr_req_body(req);
-    int rc = call->watch || call->skip_object ? 0 : parse_success(call, body, http, &obj);
+    /* A tree takes several times its text: a first block of 4x the body is mostly enough. */
+    struct vr_arena arena;
+    vr_arena_init(&arena, body.n * 4);
+    int rc = call->watch || call->skip_object ? 0
+                                              : parse_success(call, body, http, &arena, &obj);
     struct vr_kube_result r = {.http_code = http, .obj = obj, .body = body, .status = &call->st};
     call_complete(call, rc, &r);
-    cJSON_Delete(obj);
+    vr_arena_cleanup(&arena);
 }
 
 static void on_req_done(struct vr_req *req, int status, void *arg)

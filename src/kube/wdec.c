@@ -7,6 +7,8 @@
 /* A tail buffer that grew past this is released rather than kept for reuse, so one big
  * event does not pin its size for the life of the watch. */
 #define TAIL_KEEP_BYTES ((size_t)64 * 1024)
+/* The first block of the per-event parse arena: a typical event's tree (a few KiB) fits. */
+#define EVENT_ARENA_BYTES ((size_t)8 * 1024)
 
 static const char *const type_names[] = {
     [VR_WDEC_ADDED] = "ADDED",       [VR_WDEC_MODIFIED] = "MODIFIED",
@@ -26,11 +28,13 @@ void vr_wdec_init(struct vr_wdec *d, size_t max_line)
     memset(d, 0, sizeof(*d));
     d->max_line = max_line ? max_line : VR_WDEC_MAX_LINE_DEFAULT;
     vr_buf_init(&d->tail, d->max_line);
+    vr_arena_init(&d->arena, EVENT_ARENA_BYTES);
 }
 
 void vr_wdec_cleanup(struct vr_wdec *d)
 {
     vr_buf_cleanup(&d->tail);
+    vr_arena_cleanup(&d->arena);
 }
 
 static void tail_clear(struct vr_wdec *d)
@@ -123,9 +127,11 @@ static int line_parse(struct vr_wdec *d, const char *p, size_t n, vr_wdec_emit_c
     d->lines++;
     /* require_null_terminated = 0: the line is not NUL-terminated inside n (see the
      * pitfall in the project notes); trailing garbage is checked by hand instead. */
-    cJSON *root = cJSON_ParseWithLengthOpts(p, n, &end, 0);
-    if (!root)
+    cJSON *root = vr_arena_parse_json(&d->arena, p, n, &end);
+    if (!root) {
+        vr_arena_reset(&d->arena);
         return VR_EPARSE;
+    }
     int rc = VR_EPARSE;
     if (!end || end < p || end > p + n || !all_space(end, (size_t)(p + n - end)))
         goto out;
@@ -141,7 +147,7 @@ static int line_parse(struct vr_wdec *d, const char *p, size_t n, vr_wdec_emit_c
     if (rc > 0)
         rc = VR_EINVAL; /* a callback contract violation must still stop the stream */
 out:
-    cJSON_Delete(root);
+    vr_arena_reset(&d->arena); /* the event's tree; the first block stays for the next */
     return rc;
 }
 

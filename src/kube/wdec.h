@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/arena.h"
 #include "kube/client.h"
 #include "vreq/buf.h"
 
@@ -47,6 +48,7 @@ typedef int (*vr_wdec_emit_cb)(enum vr_wdec_type type, const cJSON *object, void
 /* Decoder state; caller-owned storage. */
 struct vr_wdec {
     struct vr_buf tail; /* the incomplete last line, never containing '\n' */
+    struct vr_arena arena; /* the current event's parse tree; its first block is reused */
     size_t max_line;
     int err;            /* sticky: the first error returned, 0 while healthy */
     uint64_t lines;     /* non-blank lines parsed */
