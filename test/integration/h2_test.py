@@ -26,7 +26,6 @@ Exits 77 with one SKIP line when nghttpx is not installed. Environment: VR_BIN_D
 """
 
 import base64
-import http.client
 import json
 import os
 import re
@@ -69,30 +68,6 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-class TokenKube(vrproc.Kube):
-    """vrproc.Kube with a bearer token (kubesim --token); waits by polling GET."""
-
-    def __init__(self, url, token):
-        super().__init__(url)
-        self.token = token
-
-    def request(self, method, path, body=None, ctype="application/json", timeout=10):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            data = None if body is None else json.dumps(body).encode()
-            headers = {"Accept": "application/json", "Authorization": f"Bearer {self.token}"}
-            if data is not None:
-                headers["Content-Type"] = ctype
-            conn.request(method, path, body=data, headers=headers)
-            resp = conn.getresponse()
-            raw = resp.read().decode(errors="replace")
-        finally:
-            conn.close()
-        if resp.status >= 300:
-            raise vrproc.ApiError(resp.status, raw)
-        return json.loads(raw) if raw else None
 
 
 class Nghttpx(vrproc.Proc):
@@ -191,7 +166,7 @@ class H2(unittest.TestCase):
             ca = f.read()
         self.token = secrets.token_hex(16)
         self.sim = vrproc.Kubesim(d, "--token", self.token)
-        self.kube = TokenKube(self.sim.url, self.token)
+        self.kube = vrproc.Kube(self.sim.url, token=self.token)
         vreqworld.seed(self.kube, S3URL, backups=("nightly",))
         self.proxy = Nghttpx(self.nghttpx_bin, d, d,
                              urllib.parse.urlsplit(self.sim.url).port)

@@ -157,17 +157,18 @@ def _path(base, plural, ns, name):
 
 
 class Kube:
-    """Plain-JSON client for kubesim (no auth, no TLS)."""
+    """Plain-JSON client for kubesim (no TLS); token: a bearer token (kubesim --token)."""
 
-    def __init__(self, url):
+    def __init__(self, url, token=None):
         u = urllib.parse.urlsplit(url)
         self.host, self.port = u.hostname, u.port
+        self.auth = {"Authorization": f"Bearer {token}"} if token else {}
 
     def request(self, method, path, body=None, ctype="application/json", timeout=10):
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             data = None if body is None else json.dumps(body).encode()
-            headers = {"Accept": "application/json"}
+            headers = {"Accept": "application/json", **self.auth}
             if data is not None:
                 headers["Content-Type"] = ctype
             conn.request(method, path, body=data, headers=headers)
@@ -226,7 +227,7 @@ class Kube:
             q = urllib.parse.urlencode({"watch": "1", "resourceVersion": rv,
                                         "timeoutSeconds": str(slice_s),
                                         "allowWatchBookmarks": "true"})
-            conn.request("GET", f"{coll_path}?{q}")
+            conn.request("GET", f"{coll_path}?{q}", headers=self.auth)
             resp = conn.getresponse()
             if resp.status != 200:
                 raise ApiError(resp.status, resp.read().decode(errors="replace"))
