@@ -40,6 +40,28 @@ void vr__dctx_init(struct vr__dctx *c, const struct vr_dfiles *files, bool detai
     tzset();
 }
 
+int vr__describe_run(vr__describe_render_fn render, const cJSON *obj, bool details,
+                     const struct vr_dfiles *files, struct vr_buf *out)
+{
+    struct vr__dctx c;
+    vr__dctx_init(&c, files, details, out);
+    return render(&c, obj);
+}
+
+bool vr__describe_probe(vr__describe_render_fn render, const cJSON *obj, bool details,
+                        const struct vr_dfiles *files, enum vr_dkind *out)
+{
+    struct vr_buf scratch;
+    struct vr__dctx c;
+    vr_buf_init(&scratch, (size_t)1 << 30);
+    vr__dctx_init(&c, files, details, &scratch);
+    (void)render(&c, obj);
+    vr_buf_cleanup(&scratch);
+    if (c.have_missing)
+        *out = c.missing;
+    return c.have_missing;
+}
+
 const struct vr_dfile *vr__dctx_file(struct vr__dctx *c, enum vr_dkind k)
 {
     static const struct vr_dfile absent = {VR_DFILE_ERROR, {"", 0}, "file not fetched"};

@@ -226,21 +226,11 @@ static int render(struct vr__dctx *c, const cJSON *b)
 bool vr_describe_backup_next(const cJSON *backup, bool details, const struct vr_dfiles *files,
                              enum vr_dkind *out)
 {
-    struct vr_buf scratch;
-    struct vr__dctx c;
-    vr_buf_init(&scratch, (size_t)1 << 30);
-    vr__dctx_init(&c, files, details, &scratch);
-    (void)render(&c, backup);
-    vr_buf_cleanup(&scratch);
-    if (c.have_missing)
-        *out = c.missing;
-    return c.have_missing;
+    return vr__describe_probe(render, backup, details, files, out);
 }
 
 int vr_describe_backup(const cJSON *backup, bool details, const struct vr_dfiles *files,
                        struct vr_buf *out)
 {
-    struct vr__dctx c;
-    vr__dctx_init(&c, files, details, out);
-    return render(&c, backup);
+    return vr__describe_run(render, backup, details, files, out);
 }

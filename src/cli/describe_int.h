@@ -23,6 +23,15 @@ struct vr__dctx {
 
 void vr__dctx_init(struct vr__dctx *c, const struct vr_dfiles *files, bool details,
                    struct vr_buf *out);
+
+/* Renders obj (a Backup or a Restore) with render into a context. vr__describe_run writes
+ * the text to out and returns render's result; vr__describe_probe renders into scratch only
+ * to learn the first needed file that is ABSENT (true and *out), else false. */
+typedef int (*vr__describe_render_fn)(struct vr__dctx *c, const cJSON *obj);
+int vr__describe_run(vr__describe_render_fn render, const cJSON *obj, bool details,
+                     const struct vr_dfiles *files, struct vr_buf *out);
+bool vr__describe_probe(vr__describe_render_fn render, const cJSON *obj, bool details,
+                        const struct vr_dfiles *files, enum vr_dkind *out);
 /* The file of kind k; an ABSENT one is recorded as missing and reads as "not fetched". */
 const struct vr_dfile *vr__dctx_file(struct vr__dctx *c, enum vr_dkind k);
 /* Parses a file's JSON (Go's json.Decoder reads the first value: trailing bytes are

@@ -187,24 +187,14 @@ static int render(struct vr__dctx *c, const cJSON *r)
     return rc;
 }
 
-bool vr_describe_restore_next(const cJSON *restore, bool details,
-                              const struct vr_dfiles *files, enum vr_dkind *out)
+bool vr_describe_restore_next(const cJSON *restore, bool details, const struct vr_dfiles *files,
+                              enum vr_dkind *out)
 {
-    struct vr_buf scratch;
-    struct vr__dctx c;
-    vr_buf_init(&scratch, (size_t)1 << 30);
-    vr__dctx_init(&c, files, details, &scratch);
-    (void)render(&c, restore);
-    vr_buf_cleanup(&scratch);
-    if (c.have_missing)
-        *out = c.missing;
-    return c.have_missing;
+    return vr__describe_probe(render, restore, details, files, out);
 }
 
 int vr_describe_restore(const cJSON *restore, bool details, const struct vr_dfiles *files,
                         struct vr_buf *out)
 {
-    struct vr__dctx c;
-    vr__dctx_init(&c, files, details, out);
-    return render(&c, restore);
+    return vr__describe_run(render, restore, details, files, out);
 }
