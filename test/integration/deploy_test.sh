@@ -400,27 +400,7 @@ PY
 vr_ks_stop || fail "kubesim did not stop cleanly"
 
 # ---- 6. RBAC against vreqd's real requests ----
-cat >"$tmp/objects.yaml" <<'YAML'
-apiVersion: v1
-kind: Secret
-metadata: {name: cloud-credentials, namespace: velero}
-data:  # [default] aws_access_key_id = AKIDEXAMPLE, aws_secret_access_key = wJalr...KEY
-  cloud: W2RlZmF1bHRdCmF3c19hY2Nlc3Nfa2V5X2lkID0gQUtJREVYQU1QTEUKYXdzX3NlY3JldF9hY2Nlc3Nfa2V5ID0gd0phbHJYVXRuRkVNSS9LN01ERU5HK2JQeFJmaUNZRVhBTVBMRUtFWQo=
----
-apiVersion: velero.io/v1
-kind: BackupStorageLocation
-metadata: {name: default, namespace: velero}
-spec:
-  provider: aws
-  objectStorage: {bucket: velero}
-  config: {region: us-east-1, s3Url: "http://127.0.0.1:9", s3ForcePathStyle: "true"}
-  credential: {name: cloud-credentials, key: cloud}
----
-apiVersion: velero.io/v1
-kind: Backup
-metadata: {name: nightly-1, namespace: velero}
-spec: {storageLocation: default}
-status: {phase: Completed}
+{ cat "$src/test/fixtures/kubesim/world-aws-bsl.yaml"; cat <<'YAML'
 ---
 apiVersion: velero.io/v1
 kind: Restore
@@ -442,6 +422,7 @@ apiVersion: velero.io/v1
 kind: ServerStatusRequest
 metadata: {name: ssr-1, namespace: velero}
 YAML
+} >"$tmp/objects.yaml"
 
 # The waiter: watches DownloadRequests and ServerStatusRequests in velero (the same
 # requests, RBAC-wise, as vreqd's own watches, so the request log stays vreqd's) and exits 0

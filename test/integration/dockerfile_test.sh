@@ -361,33 +361,14 @@ step4() {
         return 0
     fi
     chmod 755 "$tmp" "$tmp/out" "$tmp/out/bin"
-    cat >"$tmp/objects.yaml" <<'YAML'
-apiVersion: v1
-kind: Secret
-metadata: {name: cloud-credentials, namespace: velero}
-data:  # [default] aws_access_key_id = AKIDEXAMPLE, aws_secret_access_key = wJalr...KEY
-  cloud: W2RlZmF1bHRdCmF3c19hY2Nlc3Nfa2V5X2lkID0gQUtJREVYQU1QTEUKYXdzX3NlY3JldF9hY2Nlc3Nfa2V5ID0gd0phbHJYVXRuRkVNSS9LN01ERU5HK2JQeFJmaUNZRVhBTVBMRUtFWQo=
----
-apiVersion: velero.io/v1
-kind: BackupStorageLocation
-metadata: {name: default, namespace: velero}
-spec:
-  provider: aws
-  objectStorage: {bucket: velero}
-  config: {region: us-east-1, s3Url: "http://127.0.0.1:9", s3ForcePathStyle: "true"}
-  credential: {name: cloud-credentials, key: cloud}
----
-apiVersion: velero.io/v1
-kind: Backup
-metadata: {name: nightly-1, namespace: velero}
-spec: {storageLocation: default}
-status: {phase: Completed}
+    { cat "$src/test/fixtures/kubesim/world-aws-bsl.yaml"; cat <<'YAML'
 ---
 apiVersion: velero.io/v1
 kind: DownloadRequest
 metadata: {name: ro-logs, namespace: velero}
 spec: {target: {kind: BackupLog, name: nightly-1}}
 YAML
+    } >"$tmp/objects.yaml"
     vr_ks_start "$tmp" --objects "$tmp/objects.yaml" || fail "kubesim did not start"
     chmod 644 "$KS_KUBECONFIG"
     # The wrapper exits 97 when it cannot make the filesystems read-only (not vreqd's fault).
