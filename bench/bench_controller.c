@@ -493,6 +493,37 @@ static int ctl_start(struct bench *b, enum ctl which, struct child *ks, struct c
     return wait_readyz(b, ctl, *mport, now_ns()) ? 0 : -1;
 }
 
+/* One measurement's processes: kubesim on the empty world and a contender against it. */
+struct pair {
+    struct child ks, ctl;
+    int mport; /* vreqd's endpoints */
+};
+
+/* 0 with both running, or -1 with whatever started stopped again. */
+static int pair_start(struct bench *b, enum ctl which, struct pair *p)
+{
+    char world[512];
+    memset(p, 0, sizeof(*p));
+    snprintf(world, sizeof(world), "%s/world-0.json", b->dir);
+    if (kubesim_start(b, &p->ks, world) < 0)
+        return -1;
+    if (ctl_start(b, which, &p->ks, &p->ctl, &p->mport) == 0)
+        return 0;
+    hc_wait_closed(&b->hc);
+    (void)child_stop(b, &p->ctl);
+    (void)child_stop(b, &p->ks);
+    return -1;
+}
+
+/* Waits for the bench's own connections to close, then stops both; whether both exited
+ * cleanly. */
+static bool pair_stop(struct bench *b, struct pair *p)
+{
+    hc_wait_closed(&b->hc);
+    bool ok = child_stop(b, &p->ctl);
+    return child_stop(b, &p->ks) && ok;
+}
+
 /* ---- the bench's own watch and creators ---- */
 
 static void run_reset(struct bench *b, unsigned long n)
@@ -748,32 +779,22 @@ static bool flood(struct bench *b, int port, struct tp *out, enum ctl which)
 
 static int tp_run(struct bench *b, enum ctl which, unsigned long n, struct tp *out)
 {
-    struct child ks, ctl = {0};
-    char world[512];
-    int mport = 0, rc = -1;
-    snprintf(world, sizeof(world), "%s/world-0.json", b->dir);
-    if (kubesim_start(b, &ks, world) < 0)
+    struct pair p;
+    int rc = -1;
+    if (pair_start(b, which, &p) < 0)
         return -1;
-    if (ctl_start(b, which, &ks, &ctl, &mport) < 0)
-        goto out_ctl;
     run_reset(b, n);
-    struct hc_conn *w = watch_open(b, ks.port, bench_line);
-    if (!w)
-        goto out_ctl;
-    memset(out, 0, sizeof(*out));
-    double cpu0 = read_cpu_s(ctl.proc.pid);
-    if (flood(b, ks.port, out, which))
-        rc = 0;
-    out->cpu_us = (read_cpu_s(ctl.proc.pid) - cpu0) * 1e6 / (double)n;
-    out->rss_mib = read_rss(ctl.proc.pid).vm;
-    hc_release(w);
-out_ctl:
-    hc_wait_closed(&b->hc);
-    if (!child_stop(b, &ctl))
-        rc = -1;
-    if (!child_stop(b, &ks))
-        rc = -1;
-    return rc;
+    struct hc_conn *w = watch_open(b, p.ks.port, bench_line);
+    if (w) {
+        memset(out, 0, sizeof(*out));
+        double cpu0 = read_cpu_s(p.ctl.proc.pid);
+        if (flood(b, p.ks.port, out, which))
+            rc = 0;
+        out->cpu_us = (read_cpu_s(p.ctl.proc.pid) - cpu0) * 1e6 / (double)n;
+        out->rss_mib = read_rss(p.ctl.proc.pid).vm;
+        hc_release(w);
+    }
+    return pair_stop(b, &p) ? rc : -1;
 }
 
 /* ---- idle latency ---- */
@@ -831,17 +852,13 @@ static bool idle_loop(struct bench *b, struct hc_conn *c, int rounds, int per, d
 
 static int idle_run(struct bench *b, enum ctl which, int rounds, int per, double *p50, double *p99)
 {
-    struct child ks, ctl = {0};
-    char world[512];
-    int mport = 0, rc = -1;
-    snprintf(world, sizeof(world), "%s/world-0.json", b->dir);
-    if (kubesim_start(b, &ks, world) < 0)
+    struct pair p;
+    int rc = -1;
+    if (pair_start(b, which, &p) < 0)
         return -1;
-    if (ctl_start(b, which, &ks, &ctl, &mport) < 0)
-        goto out_ctl;
     run_reset(b, IDLE_WARMUP + (unsigned long)(rounds * per));
-    struct hc_conn *w = watch_open(b, ks.port, bench_line);
-    struct hc_conn *c = w ? creator_open(b, ks.port, false) : NULL;
+    struct hc_conn *w = watch_open(b, p.ks.port, bench_line);
+    struct hc_conn *c = w ? creator_open(b, p.ks.port, false) : NULL;
     if (c && idle_loop(b, c, rounds, per, p50, p99)) {
         rc = 0;
         uint64_t last, *lat = latencies(b, IDLE_WARMUP, b->n, &last);
@@ -853,13 +870,7 @@ static int idle_run(struct bench *b, enum ctl which, int rounds, int per, double
         hc_release(c);
     if (w)
         hc_release(w);
-out_ctl:
-    hc_wait_closed(&b->hc);
-    if (!child_stop(b, &ctl))
-        rc = -1;
-    if (!child_stop(b, &ks))
-        rc = -1;
-    return rc;
+    return pair_stop(b, &p) ? rc : -1;
 }
 
 /* ---- memory and start-up ---- */
