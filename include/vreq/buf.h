@@ -40,6 +40,15 @@ int vr_buf_putc(struct vr_buf *b, char c);
 int vr_buf_printf(struct vr_buf *b, const char *fmt, ...) VR_PRINTF(2, 3);
 int vr_buf_vprintf(struct vr_buf *b, const char *fmt, va_list ap) VR_PRINTF(2, 0);
 
+/* Appends the whole file at path, read synchronously (start-up and the CLI only, never on
+ * a serving loop). 0, VR_ETOOBIG past the cap (contents freed), or -errno from open/read.
+ * The stack chunk it reads through is wiped, since files hold keys and tokens. */
+int vr_buf_read_file(struct vr_buf *b, const char *path);
+/* The whole file at path (at most cap bytes) as a new NUL-terminated string (free with
+ * vr_free) and its length. 0, or what vr_buf_read_file returns; nothing read survives a
+ * failure (wiped). */
+int vr_file_read(const char *path, size_t cap, char **out, size_t *outlen);
+
 /* Drops the first n bytes (n <= len), keeping the rest. */
 void vr_buf_consume(struct vr_buf *b, size_t n);
 

@@ -417,38 +417,6 @@ int vr_cli_parse_size(const char *s, uint64_t *out)
 
 /* ----- The runtime ----- */
 
-static int read_small_file(const char *path, size_t cap, char **out, size_t *outlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct vr_buf b;
-    vr_buf_init(&b, cap);
-    int rc = 0;
-    for (;;) {
-        char chunk[8192];
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            break;
-        }
-        if (n == 0)
-            break;
-        rc = vr_buf_append(&b, chunk, (size_t)n);
-        if (rc < 0)
-            break;
-    }
-    (void)close(fd);
-    if (rc < 0) {
-        vr_buf_cleanup(&b);
-        return rc;
-    }
-    *out = vr_buf_take(&b, outlen);
-    return 0;
-}
-
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct vr_cli *cli = h->data;
@@ -489,8 +457,7 @@ int vr_cli_init(struct vr_cli *cli, const struct vr_cli_cmd *cmd,
     cli->timeout_ms = opts->timeout_set ? opts->timeout_ms : def;
     cli->max_decompressed = opts->max_decompressed;
     if (opts->cacert) {
-        int rc = read_small_file(opts->cacert, CLI_PEM_MAX, &cli->extra_ca_pem,
-                                 &cli->extra_ca_len);
+        int rc = vr_file_read(opts->cacert, CLI_PEM_MAX, &cli->extra_ca_pem, &cli->extra_ca_len);
         if (rc < 0) {
             (void)snprintf(err, errlen, "couldn't open cacert %s: %s", opts->cacert,
                            vr_strerror(rc == VR_ETOOBIG ? rc : uv_translate_sys_error(-rc)));
@@ -515,7 +482,7 @@ static void read_system_ca(struct vr_buf *out)
     const char *path = (vi && vi->cainfo) ? vi->cainfo : "/etc/ssl/certs/ca-certificates.crt";
     char *pem = NULL;
     size_t n = 0;
-    if (read_small_file(path, CLI_PEM_MAX, &pem, &n) == 0) {
+    if (vr_file_read(path, CLI_PEM_MAX, &pem, &n) == 0) {
         (void)vr_buf_append(out, pem, n);
         (void)vr_buf_putc(out, '\n');
         vr_free(pem);

@@ -1,10 +1,7 @@
 /* The ServerStatusRequest plugin list: parsing, default, JSON (see plugins.h). */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <yaml.h>
 
@@ -169,34 +166,11 @@ out_parser:
     return rc;
 }
 
-static int read_all(const char *path, struct vr_buf *b)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return uv_translate_sys_error(errno);
-    int rc = 0;
-    char chunk[8192];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? uv_translate_sys_error(errno) : 0;
-            break;
-        }
-        rc = vr_buf_append(b, chunk, (size_t)n);
-        if (rc < 0)
-            break;
-    }
-    close(fd);
-    return rc;
-}
-
 int vr_plugins_load(const char *path, struct vr_plugins *out, char *err, size_t errlen)
 {
     struct vr_buf b;
     vr_buf_init(&b, VR_PLUGINS_FILE_MAX);
-    int rc = read_all(path, &b);
+    int rc = vr_buf_read_file(&b, path);
     if (rc == VR_ETOOBIG) {
         fail(err, errlen, "%s: larger than %zu bytes", path, VR_PLUGINS_FILE_MAX);
         return rc;

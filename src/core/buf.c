@@ -1,6 +1,9 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -124,4 +127,41 @@ char *vr_buf_take(struct vr_buf *b, size_t *len)
     b->len = 0;
     b->alloc = 0;
     return p;
+}
+
+int vr_buf_read_file(struct vr_buf *b, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno > 0 ? -errno : -EIO;
+    char chunk[16384];
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? (errno > 0 ? -errno : -EIO) : 0;
+            break;
+        }
+        rc = vr_buf_append(b, chunk, (size_t)n);
+        if (rc < 0)
+            break;
+    }
+    (void)close(fd);
+    OPENSSL_cleanse(chunk, sizeof(chunk));
+    return rc;
+}
+
+int vr_file_read(const char *path, size_t cap, char **out, size_t *outlen)
+{
+    struct vr_buf b;
+    vr_buf_init(&b, cap);
+    int rc = vr_buf_read_file(&b, path);
+    if (rc < 0) {
+        vr_buf_cleanup_secret(&b);
+        return rc;
+    }
+    *out = vr_buf_take(&b, outlen);
+    return 0;
 }

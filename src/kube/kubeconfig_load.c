@@ -3,8 +3,6 @@
  * service-account files) and builds a struct vr_kube_config. It blocks on file reads,
  * which is fine because it runs once at start-up, before the loop.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,45 +17,6 @@
 #include "vreq/log.h"
 #include "vreq/mem.h"
 #include "vreq/str.h"
-
-/* Reads at most cap bytes of path into a NUL-terminated heap buffer (freed by the
- * caller; wipe it if it may hold secrets). 0, a negative errno (libuv's codes are
- * -errno here), or VR_ETOOBIG. */
-static int neg_errno(void)
-{
-    return errno > 0 ? -errno : UV_EIO;
-}
-
-static int read_file(const char *path, size_t cap, char **out, size_t *outlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return neg_errno();
-    struct vr_buf b;
-    vr_buf_init(&b, cap);
-    char chunk[16384];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? neg_errno() : 0;
-            break;
-        }
-        rc = vr_buf_append(&b, chunk, (size_t)n);
-        if (rc < 0)
-            break;
-    }
-    close(fd);
-    OPENSSL_cleanse(chunk, sizeof(chunk)); /* may have held a key or token */
-    if (rc < 0) {
-        vr_buf_cleanup_secret(&b);
-        return rc;
-    }
-    *out = vr_buf_take(&b, outlen);
-    return 0;
-}
 
 /* The error code a failed read turns into, with "cannot read WHAT PATH: why". */
 static int read_fail(int rc, const char *what, const char *path, size_t cap, char *err,
@@ -87,7 +46,7 @@ static int load_file(const char *path, bool missing_ok, struct vr_kubeconfig **o
     char *abs = abs_path(path);
     char *data = NULL;
     size_t len = 0;
-    int rc = read_file(abs, VR_KUBECONFIG_MAX, &data, &len);
+    int rc = vr_file_read(abs, VR_KUBECONFIG_MAX, &data, &len);
     if (rc == UV_ENOENT && missing_ok) {
         *out = NULL;
         rc = 0;
@@ -156,7 +115,7 @@ static int load_pem(const struct pem_src *s, char **out, size_t *outlen, char *e
         p = vr_xstrndup(s->data, s->data_len);
         n = s->data_len;
     } else if (s->file) {
-        int rc = read_file(s->file, VR_KUBE_PEM_MAX, &p, &n);
+        int rc = vr_file_read(s->file, VR_KUBE_PEM_MAX, &p, &n);
         if (rc < 0) {
             char what[128];
             (void)snprintf(what, sizeof(what), "%s of %s:", s->what, s->owner);
@@ -213,7 +172,7 @@ static int check_token_file(const char *path, const char *owner, char *err, size
 {
     char *tok = NULL;
     size_t n = 0;
-    int rc = read_file(path, VR_KUBE_TOKEN_MAX, &tok, &n);
+    int rc = vr_file_read(path, VR_KUBE_TOKEN_MAX, &tok, &n);
     if (rc < 0) {
         char what[128];
         (void)snprintf(what, sizeof(what), "the token file of %s:", owner);
@@ -283,7 +242,7 @@ static char *in_cluster_namespace(const struct vr_kube_config_opts *o, const cha
     char *data = NULL;
     size_t n = 0;
     char *ns = NULL;
-    if (read_file(path, 4096, &data, &n) == 0) {
+    if (vr_file_read(path, 4096, &data, &n) == 0) {
         struct vr_str t = vr_str_trim(vr_str_make(data, n));
         if (t.n > 0)
             ns = vr_str_dup(t);
@@ -297,7 +256,7 @@ static char *in_cluster_namespace(const struct vr_kube_config_opts *o, const cha
 static void in_cluster_ca(const char *sa, struct vr_kube_config *c)
 {
     char *path = vr_xasprintf("%s/ca.crt", sa);
-    int rc = read_file(path, VR_KUBE_PEM_MAX, &c->ca_pem, &c->ca_pem_len);
+    int rc = vr_file_read(path, VR_KUBE_PEM_MAX, &c->ca_pem, &c->ca_pem_len);
     if (rc < 0)
         VR_LOG(VR_LOG_WARN, "kube", "in-cluster CA %s unreadable (%s): using the system CAs", path,
                rc == VR_ETOOBIG ? "too large" : uv_strerror(rc));

@@ -1,7 +1,5 @@
 /* process_* metrics from /proc/self (see metrics.h). */
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -69,37 +67,11 @@ int vr_proc_parse_stat(const char *text, size_t len, long ticks, long page_size,
     return 0;
 }
 
-/* Reads a small file whole into b (capped). */
-static int read_file(const char *path, struct vr_buf *b)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return uv_translate_sys_error(errno);
-    int rc = 0;
-    char chunk[4096];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = uv_translate_sys_error(errno);
-            break;
-        }
-        if (n == 0)
-            break;
-        rc = vr_buf_append(b, chunk, (size_t)n);
-        if (rc < 0)
-            break;
-    }
-    close(fd);
-    return rc;
-}
-
 static int read_boot_time(int64_t *out)
 {
     struct vr_buf b;
     vr_buf_init(&b, PROC_FILE_MAX);
-    int rc = read_file("/proc/stat", &b);
+    int rc = vr_buf_read_file(&b, "/proc/stat");
     if (rc < 0)
         return rc;
     rc = VR_EPARSE;
@@ -136,7 +108,7 @@ int vr_proc_read_self(struct vr_proc_stats *out)
         return rc;
     struct vr_buf b;
     vr_buf_init(&b, PROC_FILE_MAX);
-    rc = read_file("/proc/self/stat", &b);
+    rc = vr_buf_read_file(&b, "/proc/self/stat");
     if (rc < 0)
         return rc;
     struct vr_proc_stats st;

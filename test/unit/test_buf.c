@@ -1,4 +1,8 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "vreq/buf.h"
@@ -54,12 +58,50 @@ static void test_err_table(void **state)
     assert_string_equal(vr_err_name(0), "OK");
 }
 
+/* A file of 40,000 bytes (more than one read chunk), read whole, over the cap, and absent. */
+static void test_read_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/vr-test-buf-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    char block[1000];
+    for (int i = 0; i < 40; i++) {
+        memset(block, 'a' + i % 26, sizeof(block));
+        assert_int_equal(write(fd, block, sizeof(block)), (ssize_t)sizeof(block));
+    }
+    close(fd);
+    struct vr_buf b;
+    vr_buf_init(&b, 40000);
+    assert_int_equal(vr_buf_read_file(&b, path), 0);
+    assert_int_equal(b.len, 40000);
+    assert_int_equal(b.p[0], 'a');
+    assert_int_equal(b.p[39999], 'a' + 39 % 26);
+    vr_buf_cleanup(&b);
+    vr_buf_init(&b, 39999);
+    assert_int_equal(vr_buf_read_file(&b, path), VR_ETOOBIG);
+    assert_int_equal(b.len, 0);
+    char *out = NULL;
+    size_t n = 0;
+    assert_int_equal(vr_file_read(path, 40000, &out, &n), 0);
+    assert_int_equal(n, 40000);
+    assert_int_equal(strlen(out), 40000);
+    vr_free(out);
+    out = NULL;
+    assert_int_equal(vr_file_read(path, 100, &out, &n), VR_ETOOBIG);
+    assert_null(out);
+    unlink(path);
+    assert_int_equal(vr_file_read(path, 100, &out, &n), -ENOENT);
+    assert_int_equal(vr_buf_read_file(&b, path), -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_and_cap),
         cmocka_unit_test(test_consume_take),
         cmocka_unit_test(test_err_table),
+        cmocka_unit_test(test_read_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,36 +162,12 @@ static int parse_args(int argc, char **argv, struct main_opts *o)
     return 0;
 }
 
-/* Reads a whole file into buf (capped). 0 or a negative code. */
-static int read_file(const char *path, struct vr_buf *buf)
-{
-    char chunk[65536];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? -errno : 0;
-            break;
-        }
-        rc = vr_buf_append(buf, chunk, (size_t)n);
-        if (rc < 0)
-            break;
-    }
-    close(fd);
-    return rc;
-}
-
 static int load_objects(struct ks_sim *sim, const char *path)
 {
     struct vr_buf buf;
     struct ks_status st;
     vr_buf_init(&buf, OBJECTS_MAX);
-    int rc = read_file(path, &buf);
+    int rc = vr_buf_read_file(&buf, path);
     if (rc < 0) {
         fprintf(stderr, "kubesim: --objects %s: %s\n", path,
                 rc == VR_ETOOBIG ? "file larger than 64 MiB" : strerror(-rc));
