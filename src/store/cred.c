@@ -48,6 +48,21 @@ void vr__cred_err(struct vr_cred *p, const char *fmt, ...)
     va_end(ap);
 }
 
+int vr__cred_req_start(struct vr_cred *p, struct vr_req *req, enum vr__cred_step step,
+                       size_t body_cap, unsigned timeout_ms, vr_req_done_cb done, const char *what)
+{
+    vr_req_set_body_cap(req, body_cap);
+    vr_req_set_timeout_ms(req, timeout_ms);
+    p->step = step;
+    p->req = req;
+    int rc = vr_req_start(req, done, p);
+    if (rc < 0) {
+        p->req = NULL;
+        vr__cred_err(p, "%s: %s", what, vr_strerror(rc));
+    }
+    return rc;
+}
+
 /* --- waiter lists --- */
 
 static void wl_push(struct vr__cred_wlist *l, struct vr_cred_wait *w)

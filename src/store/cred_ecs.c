@@ -55,16 +55,8 @@ static int get(struct vr_cred *p, struct vr_str token)
         }
     }
     (void)vr_req_add_header(req, "Accept: application/json");
-    vr_req_set_body_cap(req, 64 * 1024);
-    vr_req_set_timeout_ms(req, p->http_timeout_ms);
-    p->step = VR__CRED_CONTAINER;
-    p->req = req;
-    int rc = vr_req_start(req, on_get_done, p);
-    if (rc < 0) {
-        p->req = NULL;
-        vr__cred_err(p, "container credentials: %s", vr_strerror(rc));
-    }
-    return rc;
+    return vr__cred_req_start(p, req, VR__CRED_CONTAINER, 64 * 1024, p->http_timeout_ms,
+                              on_get_done, "container credentials");
 }
 
 static void on_token_read(struct vr_cred *p, int status)

@@ -17,16 +17,7 @@ static int role_get(struct vr_cred *p);
 static int start(struct vr_cred *p, struct vr_req *req, vr_req_done_cb done,
                  enum vr__cred_step step)
 {
-    vr_req_set_body_cap(req, 64 * 1024);
-    vr_req_set_timeout_ms(req, p->imds_timeout_ms);
-    p->step = step;
-    p->req = req;
-    int rc = vr_req_start(req, done, p);
-    if (rc < 0) {
-        p->req = NULL;
-        vr__cred_err(p, "IMDS: %s", vr_strerror(rc));
-    }
-    return rc;
+    return vr__cred_req_start(p, req, step, 64 * 1024, p->imds_timeout_ms, done, "IMDS");
 }
 
 static struct vr_req *get_with_token(struct vr_cred *p, const char *path, const char *role)

@@ -126,6 +126,10 @@ void vr__cred_fetch_done(struct vr_cred *p, int status, struct vr_aws_creds *fre
 
 /* Formats p->err. */
 void vr__cred_err(struct vr_cred *p, const char *fmt, ...) VR_PRINTF(2, 3);
+/* Starts req as step `step` of the resolution (p->req, body cap, timeout). 0, or
+ * vr_req_start's code with "<what>: <reason>" in p's error. */
+int vr__cred_req_start(struct vr_cred *p, struct vr_req *req, enum vr__cred_step step,
+                       size_t body_cap, unsigned timeout_ms, vr_req_done_cb done, const char *what);
 
 /* Reads path (at most cap bytes) into p->fbuf with uv_fs; done(p, status) runs from the
  * loop (never inside this call) unless this returns an error. 0 or a libuv error. */

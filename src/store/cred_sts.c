@@ -39,16 +39,8 @@ static int post(struct vr_cred *p, struct vr_str token)
     size_t n;
     char *b = vr_buf_take(&body, &n);
     vr_req_set_body_take(req, b, n);
-    vr_req_set_body_cap(req, 256 * 1024);
-    vr_req_set_timeout_ms(req, p->http_timeout_ms);
-    p->step = VR__CRED_STS;
-    p->req = req;
-    rc = vr_req_start(req, on_sts_done, p);
-    if (rc < 0) {
-        p->req = NULL;
-        vr__cred_err(p, "STS AssumeRoleWithWebIdentity: %s", vr_strerror(rc));
-    }
-    return rc;
+    return vr__cred_req_start(p, req, VR__CRED_STS, 256 * 1024, p->http_timeout_ms, on_sts_done,
+                              "STS AssumeRoleWithWebIdentity");
 }
 
 static void on_token_read(struct vr_cred *p, int status)
