@@ -31,17 +31,7 @@ py=/usr/bin/python3
 command -v kubectl >/dev/null || { echo "SKIP: no kubectl on PATH (scripts/deps installs one)"; exit 77; }
 . "$src/test/integration/lib/kubesim.sh"
 
-tmp=$(mktemp -d)
-VQ_PID=
-cleanup() {
-    if [ -n "$VQ_PID" ]; then
-        kill -KILL "$VQ_PID" 2>/dev/null || true
-        wait "$VQ_PID" 2>/dev/null || true
-    fi
-    vr_ks_kill
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+vr_ks_test_tmp # sets tmp and VQ_PID, cleans up at exit
 fail() {
     echo "FAIL: $*"
     vr_ks_dump

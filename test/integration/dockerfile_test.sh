@@ -26,17 +26,7 @@ bin=${VR_BIN_DIR:?VR_BIN_DIR is set by test/CMakeLists.txt}
 py=/usr/bin/python3
 . "$src/test/integration/lib/kubesim.sh"
 
-tmp=$(mktemp -d)
-VQ_PID=
-cleanup() {
-    if [ -n "$VQ_PID" ]; then
-        kill -KILL "$VQ_PID" 2>/dev/null || true
-        wait "$VQ_PID" 2>/dev/null || true
-    fi
-    vr_ks_kill
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+vr_ks_test_tmp # sets tmp and VQ_PID, cleans up at exit
 
 fail() {
     echo "FAIL: $*"

@@ -98,3 +98,21 @@ vr_ks_kill() {
         KS_DRAIN_PID=
     fi
 }
+
+# vr_ks_test_tmp: for a test script driving kubesim and a vreqd. Sets tmp to a new
+# directory and VQ_PID (the script stores its vreqd's pid there while one runs) and traps
+# EXIT to kill both, and kubesim, and remove tmp.
+vr_ks_test_tmp() {
+    tmp=$(mktemp -d)
+    VQ_PID=
+    trap vr__ks_test_cleanup EXIT
+}
+
+vr__ks_test_cleanup() {
+    if [ -n "${VQ_PID:-}" ]; then
+        kill -KILL "$VQ_PID" 2>/dev/null || true
+        wait "$VQ_PID" 2>/dev/null || true
+    fi
+    vr_ks_kill
+    rm -rf "$tmp"
+}
