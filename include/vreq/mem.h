@@ -31,7 +31,8 @@ void vr_free(void *p);
 void vr_free_secret(void *p, size_t n);
 
 /* Hands the allocator's free pages back to the system (glibc malloc_trim; a no-op
- * elsewhere). For after a large transient allocation, such as a list's parse trees. */
+ * elsewhere). For after a burst of small allocations freed together, such as the work
+ * queue's records after a resync. */
 void vr_mem_trim(void);
 
 /* Makes cJSON allocate through vr_x*. Call once at start-up (idempotent). */

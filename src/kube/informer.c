@@ -413,7 +413,6 @@ static void list_apply(struct vr_informer *inf)
             inf->last_rv);
     diff_emit(inf, old, gen);
     vr_kcache_free(old);
-    vr_mem_trim(); /* the list's pages, parse trees and old cache are freed: give them back */
     if (first && inf->gen == gen && inf->h.on_synced)
         inf->h.on_synced(inf->h.arg);
     if (inf->gen == gen)
