@@ -40,8 +40,8 @@ int vr_buf_putc(struct vr_buf *b, char c);
 int vr_buf_printf(struct vr_buf *b, const char *fmt, ...) VR_PRINTF(2, 3);
 int vr_buf_vprintf(struct vr_buf *b, const char *fmt, va_list ap) VR_PRINTF(2, 0);
 
-/* Appends the whole file at path, read synchronously (start-up and the CLI only, never on
- * a serving loop). 0, VR_ETOOBIG past the cap (contents freed), or -errno from open/read.
+/* Appends the whole file at path, read synchronously: for start-up, the CLI and /proc
+ * files, never for a file that may be slow to read while the loop serves. 0, VR_ETOOBIG past the cap (contents freed), or -errno from open/read.
  * The stack chunk it reads through is wiped, since files hold keys and tokens. */
 int vr_buf_read_file(struct vr_buf *b, const char *path);
 /* The whole file at path (at most cap bytes) as a new NUL-terminated string (free with
